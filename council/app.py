@@ -1,0 +1,13 @@
+"""The Council application: every service of the appraisal stage over one event log."""
+
+from __future__ import annotations
+
+from council.appraisal import AppraisalServices
+from council.phases import PhaseServices
+from council.queries import QueryServices
+from council.rounds import RoundServices
+from council.self_assessment import SelfAssessmentServices
+
+
+class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, QueryServices):
+    """Commands load, call one aggregate method, save, and return receipts; queries replay streams."""

@@ -1,0 +1,103 @@
+"""The Council application's base: persistence, clock, loading by natural key, saving with receipts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from council import transcoding
+from domain.errors import NotFoundError, VersionConflictError
+from domain.dossier import Dossier
+from domain.ids import dossier_id, round_id, score_id
+from domain.round import Round
+from domain.score import Score
+from domain.values import Actor, Context
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def event_type(event: Any) -> str:
+    """The name people see for an event: the last part of its pinned topic (`council-adjusted`)."""
+    return str(type(event).TOPIC).rsplit(":", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a write recorded: enough to find the event again and check it was not altered."""
+
+    stream: str
+    version: int
+    type: str
+    event_hash: str
+    recorded_at: datetime
+    notification_id: int
+
+
+class CouncilBase(Application):
+    """One application, one event log: rounds, dossiers and scores (SQLite allows one per file)."""
+
+    name = "council"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoding.register(transcoder)
+
+    def context(self, actor: Actor, request_id: str | None = None) -> Context:
+        return Context(actor=actor, request_id=request_id or uuid.uuid4().hex, now=self.clock())
+
+    def _load(self, stream: UUID, what: str, *, for_update: bool = True) -> Any:
+        try:
+            return self.repository.get(stream, deepcopy_from_cache=for_update)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{what} not found") from None
+
+    def _round(self, key: str) -> Round:
+        """A round for reading only: the cached copy is shared, never changed."""
+        return self._load(round_id(key), f"round {key}", for_update=False)
+
+    def _score(self, rnd: Round, unit: str, leaf: str, ctx: Context) -> Score:
+        """The score stream of a leaf, opened on its first write."""
+        try:
+            return self.repository.get(score_id(rnd.key, unit, leaf))
+        except AggregateNotFoundError:
+            return Score.open(rnd, unit, leaf, ctx)
+
+    def _dossier(self, rnd: Round, unit: str, ctx: Context) -> Dossier:
+        try:
+            return self.repository.get(dossier_id(rnd.key, unit))
+        except AggregateNotFoundError:
+            return Dossier.open(rnd, unit, ctx)
+
+    def _existing_score(self, round_key: str, unit: str, leaf: str) -> Score:
+        return self._load(score_id(round_key, unit, leaf), f"score {round_key}/{unit}/{leaf}")
+
+    def _save(self, *aggregates: Any) -> list[Receipt]:
+        """Save in one transaction; a concurrent writer of the same stream turns into a version conflict."""
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            # The aggregate cache fast-forwards on the next load, so nothing stale is kept.
+            raise VersionConflictError("another write reached this record first; reload and retry") from None
+        return [
+            Receipt(
+                stream=str(r.domain_event.originator_id),
+                version=r.domain_event.originator_version,
+                type=event_type(r.domain_event),
+                event_hash=r.domain_event.hash,  # type: ignore[attr-defined]
+                recorded_at=r.domain_event.timestamp,  # type: ignore[attr-defined]
+                notification_id=r.notification.id,
+            )
+            for r in recordings
+        ]

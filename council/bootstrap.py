@@ -1,0 +1,28 @@
+"""The composition root: build the Council application from the environment; create its tables once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from council.app import Council
+from council.application import utcnow
+from council.config import Settings
+
+
+def settings(env: Mapping[str, str] | None = None) -> Settings:
+    return Settings.from_env(os.environ if env is None else env)
+
+
+def build(env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> Council:
+    """The application, on tables that `init_db` created (it never creates tables itself)."""
+    return Council(env=settings(env).persistence_env(create_table=False), clock=clock)
+
+
+def init_db(env: Mapping[str, str] | None = None) -> str:
+    """Create the event tables (idempotent); run once, before any server worker starts."""
+    config = settings(env)
+    app = Council(env=config.persistence_env(create_table=True))
+    app.close()
+    return config.database_url

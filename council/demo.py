@@ -1,0 +1,168 @@
+"""A realistic provincial round played through the services, on a simulated 2025 timeline."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from council import units as unit_lists
+from council.app import Council
+from domain.framework import Node
+from domain.values import Actor, Role
+
+ICT = timezone(timedelta(hours=7))
+YEAR = 2024
+SECRETARIAT = Actor(id="tothuky.vu-cchc@moha.gov.vn", role=Role.SECRETARIAT)
+# Council seats: the ministry that leads each field appraises it (never its own ministry).
+COUNCIL = {
+    "1": Actor(id="hdtd.noivu@moha.gov.vn", role=Role.COUNCIL, fields=("1", "3", "4", "5", "8"), ministry="MOHA"),
+    "2": Actor(id="hdtd.tuphap@moj.gov.vn", role=Role.COUNCIL, fields=("2",), ministry="MOJ"),
+    "6": Actor(id="hdtd.taichinh@mof.gov.vn", role=Role.COUNCIL, fields=("6",), ministry="MOF"),
+    "7": Actor(id="hdtd.thongtin@mic.gov.vn", role=Role.COUNCIL, fields=("7",), ministry="MIC"),
+}
+
+
+@dataclass
+class SimulatedClock:
+    """Server time for the demo: each call moves a little; `jump` moves to the next stage."""
+
+    now: datetime = datetime(2025, 1, 6, 8, 0, tzinfo=ICT)
+    tick: timedelta = field(default=timedelta(seconds=7))
+
+    def __call__(self) -> datetime:
+        self.now += self.tick
+        return self.now.astimezone(timezone.utc)
+
+    def jump(self, to: datetime) -> None:
+        self.now = to
+
+
+def officer(unit: str) -> Actor:
+    return Actor(id=f"cchc.sonoivu.{unit}@gov.vn", role=Role.UNIT, unit=unit)
+
+
+def document(unit: str, criterion: str, number: int) -> dict[str, Any]:
+    content = f"{unit}/{criterion}/{number}".encode()
+    return {"sha256": hashlib.sha256(content).hexdigest(), "name": f"QD-{number}-UBND-{unit}.pdf",
+            "media_type": "application/pdf", "size": 48_000 + number, "number": f"{number}/QĐ-UBND",
+            "issued_on": f"{YEAR}-{1 + number % 12:02d}-{1 + number % 27:02d}", "issuer": f"UBND tỉnh {unit}"}
+
+
+def grid_points(rng: random.Random, leaf: Node, low: float) -> Decimal:
+    """A plausible score on the leaf's grid: between `low` and 1 of its maximum."""
+    steps = int(leaf.max_points / leaf.step)
+    return leaf.step * round(steps * rng.uniform(low, 1.0))
+
+
+@dataclass
+class Demo:
+    council: Council
+    clock: SimulatedClock
+    seed: int = 2024
+    disputed: list[tuple[str, str]] = field(default_factory=list)
+
+    def play(self, unit_list: str = "provinces-2012-2025") -> str:
+        units = unit_lists.load(unit_list)
+        key = self.open_round(units)
+        for unit in units:
+            self.self_assess(key, unit["code"])
+        self.stage(key, "appraisal", datetime(2025, 2, 10, 8, 0, tzinfo=ICT))
+        for unit in units:
+            self.appraise(key, unit["code"])
+        self.adjust(key, units)
+        self.stage(key, "explanation", datetime(2025, 3, 10, 8, 0, tzinfo=ICT))
+        self.explain(key, units)
+        self.stage(key, "council_review", datetime(2025, 3, 21, 8, 0, tzinfo=ICT))
+        self.decide(key)
+        self.survey(key, units)
+        self.stage(key, "finalized", datetime(2025, 4, 2, 8, 0, tzinfo=ICT))
+        self.stage(key, "published", datetime(2025, 4, 15, 9, 0, tzinfo=ICT))
+        return key
+
+    def open_round(self, units: list[dict[str, Any]]) -> str:
+        windows = {
+            "self_assessment": {"opens_at": datetime(2025, 1, 1, tzinfo=ICT), "closes_at": datetime(2025, 2, 1, tzinfo=ICT)},
+            "explanation": {"opens_at": datetime(2025, 3, 10, tzinfo=ICT), "closes_at": datetime(2025, 3, 20, tzinfo=ICT)},
+        }
+        self.council.open_round(year=YEAR, framework_id="province-876-2022", units=units, windows=windows,
+                                actor=SECRETARIAT)
+        return f"{YEAR}-province"
+
+    def stage(self, key: str, phase: str, at: datetime) -> None:
+        self.clock.jump(at)
+        self.council.advance_phase(key, phase, SECRETARIAT, reason=f"kế hoạch thẩm định {YEAR}: {phase}")
+
+    def self_assess(self, key: str, unit: str) -> None:
+        rng = random.Random(f"{self.seed}/{unit}")
+        entries = []
+        for number, leaf in enumerate(self.council.framework(key).leaves("appraisal"), start=1):
+            entry: dict[str, Any] = {"leaf": leaf.code, "points": grid_points(rng, leaf, 0.55)}
+            if rng.random() < 0.06:
+                entry["missing_evidence"] = "Tài liệu kiểm chứng đang chờ UBND tỉnh ký ban hành; gửi bổ sung sau."
+            else:
+                entry["evidence"] = [document(unit, leaf.code.rsplit(".", 1)[0], number)]
+            entries.append(entry)
+        self.council.self_assess(key, unit, entries, officer(unit))
+        self.council.submit(key, unit, approved_by=f"Chủ tịch UBND tỉnh ({unit})",
+                            report=document(unit, "report", 0), actor=officer(unit))
+
+    def appraise(self, key: str, unit: str) -> None:
+        rng = random.Random(f"{self.seed}/appraise/{unit}")
+        proposals = []
+        for state in self.council.unit_scores(key, unit):
+            if state["method"] != "appraisal":
+                continue
+            cut = Decimal("0.25") if rng.random() < 0.15 else Decimal(0)
+            points = max(Decimal("0.00"), state["self_points"] - cut) if state["self_points"] else Decimal("0.00")
+            points -= points % _step(self.council, key, state["leaf"])
+            comment = "" if points == state["self_points"] else "Tài liệu kiểm chứng chưa chứng minh đủ mức độ hoàn thành."
+            proposals.append({"leaf": state["leaf"], "points": points, "comment": comment,
+                              "expected_version": state["version"]})
+        self.council.propose_many(key, unit, proposals, SECRETARIAT)
+
+    def adjust(self, key: str, units: list[dict[str, Any]]) -> None:
+        rng = random.Random(f"{self.seed}/adjust")
+        for unit in rng.sample([u["code"] for u in units], 12):
+            state = rng.choice([s for s in self.council.unit_scores(key, unit) if s["method"] == "appraisal"])
+            member = COUNCIL.get(state["field"], COUNCIL["1"])
+            step = _step(self.council, key, state["leaf"])
+            points = max(state["points"] - step * max(1, int(Decimal("0.25") / step)), Decimal("0.00"))
+            self.council.adjust(key, unit, state["leaf"], points,
+                                "Hội đồng thẩm định: kết quả thực hiện chưa đạt chỉ tiêu kế hoạch năm.",
+                                state["version"], member)
+            self.disputed.append((unit, state["leaf"]))
+
+    def explain(self, key: str, units: list[dict[str, Any]]) -> None:
+        for unit, leaf in self.disputed:
+            extra = document(unit, leaf, 900)
+            self.council.attach_evidence(key, unit, leaf, extra, officer(unit))
+            state = self.council.score(key, unit, leaf)
+            self.council.file_explanation(
+                key, unit, leaf, "Tỉnh đã hoàn thành 100% nhiệm vụ; xin bổ sung báo cáo kết quả kèm theo.",
+                officer(unit), requested_points=state["self_points"], evidence=[extra["sha256"]])
+
+    def decide(self, key: str) -> None:
+        for number, (unit, leaf) in enumerate(self.disputed):
+            state = self.council.score(key, unit, leaf)
+            member = COUNCIL.get(state["field"], COUNCIL["1"])
+            accept = number % 2 == 0
+            self.council.decide_explanation(
+                key, unit, leaf, "1", accept,
+                "Tài liệu bổ sung chứng minh đạt yêu cầu." if accept else "Tài liệu bổ sung ban hành sau thời điểm đánh giá.",
+                state["version"], member, points=state["self_points"] if accept else None)
+
+    def survey(self, key: str, units: list[dict[str, Any]]) -> None:
+        leaves = self.council.framework(key).leaves("survey")
+        for unit in units:
+            rng = random.Random(f"{self.seed}/survey/{unit['code']}")
+            points = {leaf.code: grid_points(rng, leaf, 0.6) for leaf in leaves}
+            self.council.record_survey(key, unit["code"], points, SECRETARIAT,
+                                       source=f"Điều tra xã hội học {YEAR} (86.000 phiếu)")
+
+
+def _step(council: Council, key: str, leaf: str) -> Decimal:
+    return council.framework(key).leaf(leaf).step

@@ -1,0 +1,85 @@
+"""Reads straight from the streams: a score now or as of a version or time, its history, results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from council.application import CouncilBase, event_type
+from domain import results
+from domain.errors import NotFoundError
+from domain.framework import Framework
+from domain.ids import score_id
+from domain.integrity import canonical, first_broken, payload_of
+from domain.score import Score, as_dict
+
+
+class QueryServices(CouncilBase):
+    def framework(self, key: str) -> Framework:
+        """The criteria tree a round was opened with (copied into its first event)."""
+        return self._round(key).framework
+
+    def score(self, key: str, unit: str, leaf: str, *, version: int | None = None,
+              as_of: datetime | None = None) -> dict[str, Any]:
+        """A score's state now, after its first `version` events, or as it stood at `as_of`."""
+        return self.history(key, unit, leaf, version=version, as_of=as_of)["state"]
+
+    def history(self, key: str, unit: str, leaf: str, *, version: int | None = None,
+                as_of: datetime | None = None) -> dict[str, Any]:
+        """The replay an inspector reads: every event up to the cut, with points before → after."""
+        events = self._events(key, unit, leaf)
+        score: Score | None = None
+        entries = []
+        for event in events:
+            if (version is not None and event.originator_version > version) or (
+                    as_of is not None and event.timestamp > as_of):
+                break
+            before = score.points if score is not None else None
+            score = event.mutate(score)
+            entries.append(_entry(event, before, score.points))
+        return {"state": as_dict(score) if score is not None else None, "events": entries,
+                "verified": first_broken(events) is None}
+
+    def unit_scores(self, key: str, unit: str) -> list[dict[str, Any]]:
+        rnd = self._round(key)
+        rnd.unit(unit)
+        found = []
+        for leaf in rnd.framework.leaves():
+            stream = score_id(key, unit, leaf.code)
+            if self.recorder.select_events(stream, limit=1):
+                found.append(as_dict(self.repository.get(stream, deepcopy_from_cache=False)))
+        return found
+
+    def results(self, key: str) -> dict[str, Any]:
+        """Index, components, rank and group per unit, computed from the final (or current) points."""
+        rnd = self._round(key)
+        points: dict[str, dict[str, Decimal]] = {}
+        for unit in rnd.units:
+            points[unit] = {s["leaf"]: _counted(s) for s in self.unit_scores(key, unit)}
+        unit_results = results.compute(rnd.framework, list(rnd.units.values()), points, rnd.thresholds)
+        return {"round": key, "phase": rnd.phase, "units": unit_results, "averages": results.averages(unit_results)}
+
+    def _events(self, key: str, unit: str, leaf: str) -> list[Any]:
+        events = list(self.events.get(score_id(key, unit, leaf)))
+        if not events:
+            raise NotFoundError(f"no score recorded for {key}/{unit}/{leaf}")
+        return events
+
+
+def _counted(state: dict[str, Any]) -> Decimal:
+    value = state["final_points"] if state["final_points"] is not None else state["points"]
+    return value if value is not None else Decimal("0.00")
+
+
+def _entry(event: Any, before: Decimal | None, after: Decimal | None) -> dict[str, Any]:
+    payload = payload_of(event)
+    actor = payload.pop("actor")
+    return {
+        "version": event.originator_version, "type": event_type(event), "recorded_at": event.timestamp,
+        "actor": canonical(actor), "request_id": payload.pop("request_id"),
+        "reason": payload.get("reason") or payload.get("comment") or payload.get("argument")
+        or payload.get("explanation") or payload.get("note") or "",
+        "points_before": before, "points_after": after, "data": payload,
+        "prev_hash": event.prev_hash, "hash": event.hash,
+    }

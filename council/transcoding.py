@@ -1,0 +1,30 @@
+"""How the domain's value types are stored inside events (JSON, via eventsourcing's transcoder)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from domain.values import Actor, Document, Unit, Window
+
+
+class DataclassAsDict(Transcoding):
+    """A frozen dataclass as a dict of its fields; decoded through the type's own from_dict."""
+
+    def __init__(self, cls: type[Any], name: str) -> None:
+        self.type = cls
+        self.name = name
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type.from_dict(data)
+
+
+def register(transcoder: JSONTranscoder) -> None:
+    # The names are stored in every event: never change them, add new ones.
+    for cls, name in ((Actor, "actor"), (Document, "document"), (Unit, "unit"), (Window, "window")):
+        transcoder.register(DataclassAsDict(cls, name))

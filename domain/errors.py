@@ -1,0 +1,133 @@
+"""Named domain errors; each carries the stable problem `type` the API reports."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the appraisal process refused a command."""
+
+    type = "domain-error"
+    status = 422
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class InvalidPointsError(DomainError):
+    type = "invalid-points"
+
+
+class PointsOutOfRangeError(InvalidPointsError):
+    type = "points-out-of-range"
+
+
+class PointsOffGridError(InvalidPointsError):
+    type = "points-off-grid"
+
+
+class SurveyLeafError(DomainError):
+    """Survey leaves are scored only from the sociological survey."""
+
+    type = "survey-leaf"
+
+
+class NotSurveyLeafError(DomainError):
+    type = "not-survey-leaf"
+
+
+class WindowClosedError(DomainError):
+    type = "window-closed"
+    status = 409
+
+
+class WrongPhaseError(DomainError):
+    type = "wrong-phase"
+    status = 409
+
+
+class ReasonRequiredError(DomainError):
+    type = "reason-required"
+
+
+class VersionConflictError(DomainError):
+    type = "version-conflict"
+    status = 409
+
+
+class PermissionDeniedError(DomainError):
+    type = "forbidden"
+    status = 403
+
+
+class ForbiddenRoleError(PermissionDeniedError):
+    type = "forbidden-role"
+
+
+class ForbiddenScopeError(PermissionDeniedError):
+    type = "forbidden-scope"
+
+
+class WrongUnitError(ForbiddenScopeError):
+    """A unit officer only writes their own unit's dossier."""
+
+
+class FieldNotAssignedError(ForbiddenScopeError):
+    """A council member only adjusts the fields assigned to them."""
+
+
+class OwnMinistryError(ForbiddenScopeError):
+    """A council member never appraises their own ministry."""
+
+
+class ExplanationAlreadyOpenError(DomainError):
+    type = "explanation-already-open"
+    status = 409
+
+
+class ExplanationNotOpenError(DomainError):
+    type = "explanation-not-open"
+    status = 409
+
+
+class OpenExplanationsError(DomainError):
+    type = "open-explanations"
+    status = 409
+
+
+class IncompleteSubmissionError(DomainError):
+    type = "incomplete-submission"
+
+
+class AlreadySubmittedError(DomainError):
+    type = "already-submitted"
+    status = 409
+
+
+class EvidenceAlreadyAttachedError(DomainError):
+    type = "evidence-already-attached"
+    status = 409
+
+
+class NotFoundError(DomainError):
+    type = "not-found"
+    status = 404
+
+
+class AlreadyExistsError(DomainError):
+    type = "already-exists"
+    status = 409
+
+
+class InvalidRoundError(DomainError):
+    type = "invalid-round"
+
+
+class FrameworkError(DomainError):
+    """A criteria tree that does not add up; the message names the node."""
+
+    type = "invalid-framework"
+
+
+class InvalidDocumentError(DomainError):
+    type = "invalid-document"

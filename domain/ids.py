@@ -1,0 +1,23 @@
+"""Stream ids: uuid5 of natural keys, so any client can address a round, dossier or score."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6f1c2a44-8d0b-5e7a-9c31-2b7d4e5f6a70")
+
+
+def round_id(round_key: str) -> UUID:
+    return uuid5(NAMESPACE, f"round/{round_key}")
+
+
+def dossier_id(round_key: str, unit: str) -> UUID:
+    return uuid5(NAMESPACE, f"dossier/{round_key}/{unit}")
+
+
+def score_id(round_key: str, unit: str, leaf: str) -> UUID:
+    return uuid5(NAMESPACE, f"score/{round_key}/{unit}/{leaf}")
+
+
+def round_key(year: int, level: str) -> str:
+    return f"{year}-{level}"

@@ -1,0 +1,74 @@
+"""The per-stream hash chain: canonical encoding of events and its verification."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+GENESIS = "0" * 64
+BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "prev_hash", "hash"})
+
+
+def canonical(value: Any) -> Any:
+    """Reduce a value to JSON primitives the same way before storing and after reloading."""
+    if isinstance(value, Enum):
+        return canonical(value.value)
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    raise TypeError(f"no canonical form for {type(value).__name__}")
+
+
+def event_hash(
+    stream: UUID, version: int, topic: str, time: datetime, payload: Mapping[str, Any], prev_hash: str
+) -> str:
+    """sha256 over the canonical JSON of (stream, version, type, time, payload, prev_hash)."""
+    document = [str(stream), version, topic, time.isoformat(), canonical(payload), prev_hash]
+    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def payload_of(event: Any) -> dict[str, Any]:
+    return {k: v for k, v in event.__dict__.items() if k not in BASE_FIELDS}
+
+
+def recompute(event: Any) -> str:
+    """The hash an event should carry, computed from its own fields."""
+    return event_hash(
+        event.originator_id,
+        event.originator_version,
+        type(event).TOPIC,
+        event.timestamp,
+        payload_of(event),
+        event.prev_hash,
+    )
+
+
+def first_broken(events: Iterable[Any]) -> tuple[Any, str] | None:
+    """The first event whose link or hash does not match, with why; None when the chain holds."""
+    expected_prev = GENESIS
+    for event in events:
+        if event.prev_hash != expected_prev:
+            return event, f"prev_hash {event.prev_hash[:12]}… does not link to {expected_prev[:12]}…"
+        if recompute(event) != event.hash:
+            return event, "hash does not match the event's content"
+        expected_prev = event.hash
+    return None

@@ -1,0 +1,169 @@
+"""Value types shared by the aggregates: points, roles, actors, documents, windows, units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+
+from domain.errors import (
+    ForbiddenRoleError,
+    InvalidDocumentError,
+    InvalidPointsError,
+    InvalidRoundError,
+    PointsOffGridError,
+    PointsOutOfRangeError,
+)
+
+CENT = Decimal("0.01")
+
+
+def to_points(value: object) -> Decimal:
+    """Parse points exactly: str, int or Decimal with at most two decimals; never float."""
+    if isinstance(value, (float, bool)) or not isinstance(value, (str, int, Decimal)):
+        raise InvalidPointsError(f"points must be a decimal string, not {type(value).__name__}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidPointsError(f"points {value!r} are not a number") from None
+    if not number.is_finite():
+        raise InvalidPointsError(f"points {value!r} are not a finite number")
+    if number != number.quantize(CENT):
+        raise PointsOffGridError(f"points {value} have more than two decimals")
+    return number.quantize(CENT)
+
+
+def check_points(points: Decimal, maximum: Decimal, step: Decimal, leaf: str) -> Decimal:
+    """Points for a leaf must lie in [0, max] on the leaf's grid (0.01 unless the tree says)."""
+    if not Decimal(0) <= points <= maximum:
+        raise PointsOutOfRangeError(f"leaf {leaf}: {points} is outside [0, {maximum}]", maximum=str(maximum))
+    if points % step != 0:
+        raise PointsOffGridError(f"leaf {leaf}: {points} is not a multiple of {step}", step=str(step))
+    return points
+
+
+class Role(str, Enum):
+    ADMIN = "admin"
+    SECRETARIAT = "secretariat"
+    COUNCIL = "council"
+    UNIT = "unit"
+    INSPECTOR = "inspector"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, in which role, and for whom: a unit officer's unit, a council member's fields and ministry."""
+
+    id: str
+    role: Role
+    unit: str | None = None
+    fields: tuple[str, ...] = ()
+    ministry: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Actor:
+        return cls(
+            id=data["id"],
+            role=Role(data["role"]),
+            unit=data.get("unit"),
+            fields=tuple(data.get("fields") or ()),
+            ministry=data.get("ministry"),
+        )
+
+    def require_role(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = ", ".join(role.value for role in roles)
+            raise ForbiddenRoleError(f"role {self.role.value} may not do this (needs {allowed})", role=self.role.value)
+
+
+SYSTEM = Actor(id="system:scheduler", role=Role.SYSTEM)
+
+
+@dataclass(frozen=True)
+class Document:
+    """Evidence metadata; the bytes live in the content-addressed store under `sha256`."""
+
+    sha256: str
+    name: str
+    media_type: str
+    size: int
+    number: str = ""
+    issued_on: str = ""
+    issuer: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
+            raise InvalidDocumentError(f"document {self.name!r}: sha256 must be 64 lowercase hex digits")
+        if self.size < 0 or not self.name.strip():
+            raise InvalidDocumentError("a document needs a name and a size")
+        if self.issued_on:
+            try:
+                date.fromisoformat(self.issued_on)
+            except ValueError:
+                raise InvalidDocumentError(f"document {self.name!r}: issued_on must be YYYY-MM-DD") from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time window in which units may write; closed at `closes_at` (exclusive)."""
+
+    opens_at: datetime
+    closes_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.opens_at.tzinfo is None or self.closes_at.tzinfo is None:
+            raise InvalidRoundError("window times need a time zone")
+        if self.opens_at >= self.closes_at:
+            raise InvalidRoundError(f"window opens at {self.opens_at} but closes at {self.closes_at}")
+
+    def contains(self, now: datetime) -> bool:
+        return self.opens_at <= now < self.closes_at
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Window:
+        return cls(**{k: _as_datetime(v) for k, v in data.items()})
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A scored unit of a round: a province (GSO code) or a ministry; `ranked` false keeps it out of ranks."""
+
+    code: str
+    name: str
+    region: str = ""
+    ranked: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Unit:
+        return cls(**data)
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def blank(text: str | None) -> bool:
+    return not (text or "").strip()
+
+
+__all__ = ["CENT", "SYSTEM", "Actor", "Context", "Document", "Role", "Unit", "Window", "blank", "check_points", "to_points"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who issues a command, under which request id, at what server time."""
+
+    actor: Actor
+    request_id: str
+    now: datetime
+
+    def stamp(self) -> dict[str, Any]:
+        """The fields every event takes from its command's context."""
+        return {"actor": self.actor, "request_id": self.request_id, "timestamp": self.now}
