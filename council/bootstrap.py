@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from council import schema
 from council.app import Council
 from council.application import utcnow
 from council.config import Settings
@@ -23,6 +24,9 @@ def build(env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = 
 def init_db(env: Mapping[str, str] | None = None) -> str:
     """Create the event tables (idempotent); run once, before any server worker starts."""
     config = settings(env)
+    schema.create_schema(config)
     app = Council(env=config.persistence_env(create_table=True))
+    table = getattr(app.recorder, "events_table_name", "stored_events")
     app.close()
+    schema.protect_events(config, table)
     return config.database_url

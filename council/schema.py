@@ -1,0 +1,64 @@
+"""DDL the library does not do: the PostgreSQL schema, and triggers that make the event table append-only."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+from psycopg import sql
+
+from council.config import Settings
+
+SQLITE_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS stored_events_no_update BEFORE UPDATE ON stored_events "
+    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS stored_events_no_delete BEFORE DELETE ON stored_events "
+    "BEGIN SELECT RAISE(ABORT, 'stored events are append-only'); END",
+]
+
+PG_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.refuse_event_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'stored events are append-only (% refused on %)', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'insufficient_privilege';
+END $$
+"""
+PG_TRIGGER = """
+CREATE OR REPLACE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table}
+FOR EACH STATEMENT EXECUTE FUNCTION {schema}.refuse_event_change()
+"""
+
+
+def create_schema(settings: Settings) -> None:
+    """Before the library creates its tables: PostgreSQL needs the schema to exist."""
+    env = settings.persistence_env()
+    if settings.backend == "sqlite" or not env["POSTGRES_SCHEMA"]:
+        return
+    with _pg_connect(env) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+
+
+def protect_events(settings: Settings, table: str) -> None:
+    """After the tables exist: refuse UPDATE and DELETE on the events, whoever asks."""
+    env = settings.persistence_env()
+    if settings.backend == "sqlite":
+        with sqlite3.connect(_sqlite_uri(env["SQLITE_DBNAME"]), uri=True) as conn:
+            for statement in SQLITE_TRIGGERS:
+                conn.execute(statement)
+        return
+    names = {"schema": sql.Identifier(env["POSTGRES_SCHEMA"] or "public"), "table": sql.Identifier(table)}
+    with _pg_connect(env) as conn:
+        conn.execute(sql.SQL(PG_FUNCTION).format(**names))
+        conn.execute(sql.SQL(PG_TRIGGER).format(**names))
+
+
+def _sqlite_uri(name: str) -> str:
+    return name if name.startswith("file:") else f"file:{name}"
+
+
+def _pg_connect(env: dict[str, str]) -> psycopg.Connection:
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
+    )
