@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,15 +13,16 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from council import transcoding
-from domain.errors import NotFoundError, VersionConflictError
 from domain.dossier import Dossier
+from domain.errors import NotFoundError, VersionConflictError
 from domain.ids import dossier_id, round_id, score_id
 from domain.round import Round
 from domain.score import Score
 from domain.values import Actor, Context
 
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def event_type(event: Any) -> str:
@@ -55,7 +56,8 @@ class CouncilBase(Application):
         transcoding.register(transcoder)
 
     def context(self, actor: Actor, request_id: str | None = None) -> Context:
-        return Context(actor=actor, request_id=request_id or uuid.uuid4().hex, now=self.clock())
+        now = self.clock().astimezone(UTC)  # events record UTC whatever the clock's zone
+        return Context(actor=actor, request_id=request_id or uuid.uuid4().hex, now=now)
 
     def _load(self, stream: UUID, what: str, *, for_update: bool = True) -> Any:
         try:

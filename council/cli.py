@@ -6,9 +6,13 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from council import bootstrap, report
-from council.demo import Demo, SimulatedClock
+from council import units as unit_lists
+from council.config import ConfigError
+from council.demo import YEAR, Demo, SimulatedClock
+from domain.errors import DomainError, NotFoundError
 
 
 def db_init(_: argparse.Namespace) -> int:
@@ -17,22 +21,27 @@ def db_init(_: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    """Play the demo round, or show it when this database already holds it (so the command can be rerun)."""
     started = time.perf_counter()
     bootstrap.init_db()
     clock = SimulatedClock()
     council = bootstrap.build(clock=clock)
-    play = Demo(council, clock)
-    key = play.play(args.units)
+    play, units = Demo(council, clock), unit_lists.load(args.units)
+    key = f"{YEAR}-province"
+    try:
+        council.round(key)
+        print(f"round {key} is already in {bootstrap.settings().database_url}; showing it")
+    except NotFoundError:
+        play.play(units)
     print(report.results_table(council.results(key), top=args.top))
-    unit, leaf = play.disputed[0]
-    name = council.round(key)["units"]
-    title = f"\nhistory of {key} / unit {unit} ({_name(name, unit)}) / leaf {leaf}"
+    unit, leaf = play.disputes(key, units)[0]
+    title = f"\nhistory of {key} / unit {unit} ({_name(units, unit)}) / leaf {leaf}"
     print(report.history_text(title, council.history(key, unit, leaf)))
-    print(f"\ndemo round {key} played in {time.perf_counter() - started:.1f} s")
+    print(f"\ndemo round {key} ready in {time.perf_counter() - started:.1f} s")
     return 0
 
 
-def _name(units: list[dict[str, str]], code: str) -> str:
+def _name(units: list[dict[str, Any]], code: str) -> str:
     return next(u["name"] for u in units if u["code"] == code)
 
 
@@ -50,7 +59,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except (DomainError, ConfigError) as error:
+        print(f"council: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -44,7 +44,9 @@ class Settings:
             return common | _sqlite_env(self.database_url)
         if self.backend in ("postgresql", "postgres"):
             return common | self._postgres_env()
-        raise ConfigError(f"COUNCIL_DATABASE_URL must start with sqlite:/// or postgresql://, not {self.database_url!r}")
+        raise ConfigError(
+            f"COUNCIL_DATABASE_URL must start with sqlite:/// or postgresql://, not {self.database_url!r}"
+        )
 
     def _postgres_env(self) -> dict[str, str]:
         url = urlsplit(self.database_url)

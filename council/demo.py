@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from council import units as unit_lists
 from council.app import Council
 from domain.framework import Node
 from domain.values import Actor, Role
 
 ICT = timezone(timedelta(hours=7))
+CUT_COMMENT = "Tài liệu kiểm chứng chưa chứng minh đủ mức độ hoàn thành."
+ACCEPTED = "Tài liệu bổ sung chứng minh đạt yêu cầu."
+REJECTED = "Tài liệu bổ sung ban hành sau thời điểm đánh giá."
 YEAR = 2024
 SECRETARIAT = Actor(id="tothuky.vu-cchc@moha.gov.vn", role=Role.SECRETARIAT)
 # Council seats: the ministry that leads each field appraises it (never its own ministry).
@@ -35,7 +37,7 @@ class SimulatedClock:
 
     def __call__(self) -> datetime:
         self.now += self.tick
-        return self.now.astimezone(timezone.utc)
+        return self.now.astimezone(UTC)
 
     def jump(self, to: datetime) -> None:
         self.now = to
@@ -65,8 +67,7 @@ class Demo:
     seed: int = 2024
     disputed: list[tuple[str, str]] = field(default_factory=list)
 
-    def play(self, unit_list: str = "provinces-2012-2025") -> str:
-        units = unit_lists.load(unit_list)
+    def play(self, units: list[dict[str, Any]]) -> str:
         key = self.open_round(units)
         for unit in units:
             self.self_assess(key, unit["code"])
@@ -85,8 +86,10 @@ class Demo:
 
     def open_round(self, units: list[dict[str, Any]]) -> str:
         windows = {
-            "self_assessment": {"opens_at": datetime(2025, 1, 1, tzinfo=ICT), "closes_at": datetime(2025, 2, 1, tzinfo=ICT)},
-            "explanation": {"opens_at": datetime(2025, 3, 10, tzinfo=ICT), "closes_at": datetime(2025, 3, 20, tzinfo=ICT)},
+            "self_assessment": {"opens_at": datetime(2025, 1, 1, tzinfo=ICT),
+                                "closes_at": datetime(2025, 2, 1, tzinfo=ICT)},
+            "explanation": {"opens_at": datetime(2025, 3, 10, tzinfo=ICT),
+                            "closes_at": datetime(2025, 3, 20, tzinfo=ICT)},
         }
         self.council.open_round(year=YEAR, framework_id="province-876-2022", units=units, windows=windows,
                                 actor=SECRETARIAT)
@@ -119,22 +122,27 @@ class Demo:
             cut = Decimal("0.25") if rng.random() < 0.15 else Decimal(0)
             points = max(Decimal("0.00"), state["self_points"] - cut) if state["self_points"] else Decimal("0.00")
             points -= points % _step(self.council, key, state["leaf"])
-            comment = "" if points == state["self_points"] else "Tài liệu kiểm chứng chưa chứng minh đủ mức độ hoàn thành."
+            comment = "" if points == state["self_points"] else CUT_COMMENT
             proposals.append({"leaf": state["leaf"], "points": points, "comment": comment,
                               "expected_version": state["version"]})
         self.council.propose_many(key, unit, proposals, SECRETARIAT)
 
-    def adjust(self, key: str, units: list[dict[str, Any]]) -> None:
+    def disputes(self, key: str, units: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """The (unit, leaf) pairs the council adjusts and the units then dispute: fixed by the seed."""
         rng = random.Random(f"{self.seed}/adjust")
-        for unit in rng.sample([u["code"] for u in units], 12):
-            state = rng.choice([s for s in self.council.unit_scores(key, unit) if s["method"] == "appraisal"])
+        leaves = [leaf.code for leaf in self.council.framework(key).leaves("appraisal")]
+        return [(unit, rng.choice(leaves)) for unit in rng.sample([u["code"] for u in units], 12)]
+
+    def adjust(self, key: str, units: list[dict[str, Any]]) -> None:
+        self.disputed = self.disputes(key, units)
+        for unit, leaf in self.disputed:
+            state = self.council.score(key, unit, leaf)
             member = COUNCIL.get(state["field"], COUNCIL["1"])
-            step = _step(self.council, key, state["leaf"])
+            step = _step(self.council, key, leaf)
             points = max(state["points"] - step * max(1, int(Decimal("0.25") / step)), Decimal("0.00"))
-            self.council.adjust(key, unit, state["leaf"], points,
+            self.council.adjust(key, unit, leaf, points,
                                 "Hội đồng thẩm định: kết quả thực hiện chưa đạt chỉ tiêu kế hoạch năm.",
                                 state["version"], member)
-            self.disputed.append((unit, state["leaf"]))
 
     def explain(self, key: str, units: list[dict[str, Any]]) -> None:
         for unit, leaf in self.disputed:
@@ -152,7 +160,7 @@ class Demo:
             accept = number % 2 == 0
             self.council.decide_explanation(
                 key, unit, leaf, "1", accept,
-                "Tài liệu bổ sung chứng minh đạt yêu cầu." if accept else "Tài liệu bổ sung ban hành sau thời điểm đánh giá.",
+                ACCEPTED if accept else REJECTED,
                 state["version"], member, points=state["self_points"] if accept else None)
 
     def survey(self, key: str, units: list[dict[str, Any]]) -> None:

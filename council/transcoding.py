@@ -21,7 +21,7 @@ class DataclassAsDict(Transcoding):
         return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
     def decode(self, data: dict[str, Any]) -> Any:
-        return self.type.from_dict(data)
+        return self.type.from_dict(data)  # type: ignore[attr-defined]
 
 
 def register(transcoder: JSONTranscoder) -> None:

@@ -35,7 +35,7 @@ class ChainedAggregate(Aggregate):
     def _create(cls, event_class: type[Any], *, id: UUID | None = None, **kwargs: Any) -> Any:  # noqa: A002
         assert id is not None, "appraisal aggregates have natural-key ids"
         timestamp: datetime = kwargs.pop("timestamp")
-        payload = {"originator_topic": cls.TOPIC, **kwargs}
+        payload = {"originator_topic": cls.TOPIC, **kwargs}  # type: ignore[attr-defined]
         digest = event_hash(id, cls.INITIAL_VERSION, event_class.TOPIC, timestamp, payload, GENESIS)
         return super()._create(event_class, id=id, timestamp=timestamp, prev_hash=GENESIS, hash=digest, **kwargs)
 

@@ -147,7 +147,8 @@ def _check_node(node: Node) -> None:
         if node.method not in METHODS:
             raise FrameworkError(f"{where}: method must be one of {METHODS}, not {node.method!r}", node=node.code)
         if node.step <= 0 or node.max_points % node.step != 0:
-            raise FrameworkError(f"{where}: max {node.max_points} is not a multiple of step {node.step}", node=node.code)
+            raise FrameworkError(f"{where}: max {node.max_points} is not a multiple of step {node.step}",
+                                 node=node.code)
         return
     if node.method is not None:
         raise FrameworkError(f"{where}: only leaves have a method", node=node.code)

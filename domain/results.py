@@ -39,7 +39,7 @@ def group_of(index: Decimal, thresholds: Mapping[str, Decimal]) -> str | None:
 def rank(values: Mapping[str, Decimal]) -> dict[str, int]:
     """Competition ranking high to low: equal values share a rank, the next rank skips (1, 2, 2, 4)."""
     ordered = sorted(values.values(), reverse=True)
-    first_place = {}
+    first_place: dict[Decimal, int] = {}
     for place, value in enumerate(ordered, start=1):
         first_place.setdefault(value, place)
     return {key: first_place[value] for key, value in values.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from domain.errors import (
@@ -44,7 +44,7 @@ def check_points(points: Decimal, maximum: Decimal, step: Decimal, leaf: str) ->
     return points
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     ADMIN = "admin"
     SECRETARIAT = "secretariat"
     COUNCIL = "council"
@@ -153,7 +153,6 @@ def blank(text: str | None) -> bool:
     return not (text or "").strip()
 
 
-__all__ = ["CENT", "SYSTEM", "Actor", "Context", "Document", "Role", "Unit", "Window", "blank", "check_points", "to_points"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,30 @@
+# The README's two commands are `make run` and `make test`; every target installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test install install-dev bench lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+
+run: install
+	$(BIN)/council db init
+	$(BIN)/council demo
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/demo.py
+
+lint: install-dev
+	$(BIN)/ruff check domain council tests bench
+	$(BIN)/mypy

@@ -1,0 +1,45 @@
+"""The README's main command: `council demo` plays a whole round and prints results and one history."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def run(args: list[str], tmp_path) -> subprocess.CompletedProcess:
+    env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    return subprocess.run([sys.executable, "-m", "council.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_council_demo_prints_the_ranked_results_and_a_disputed_scores_history(tmp_path):
+    done = run(["demo", "--top", "5"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "PAR INDEX 2024-province (published): top 5"
+    ranks = [line.split()[0] for line in lines[2:7]]
+    assert ranks[0] == "1" and len(ranks) == 5
+    assert any(line.startswith("averages: national") for line in lines)
+    assert "chain verified: yes" in done.stdout
+    for fact in ("council-adjusted", "explanation-filed", "reason: ", "council     hdtd."):
+        assert fact in done.stdout
+
+
+def test_db_init_is_idempotent_and_a_second_demo_shows_the_round_already_played(tmp_path):
+    assert run(["db", "init"], tmp_path).returncode == 0
+    assert run(["db", "init"], tmp_path).returncode == 0
+    first = run(["demo", "--top", "3"], tmp_path)
+    again = run(["demo", "--top", "3"], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "is already in" in again.stdout
+    assert again.stdout.splitlines()[1:6] == first.stdout.splitlines()[0:5]
+
+
+def test_a_bad_database_url_is_refused_with_a_message_not_a_traceback(tmp_path):
+    env = os.environ | {"COUNCIL_DATABASE_URL": "mysql://nowhere/db"}
+    done = subprocess.run([sys.executable, "-m", "council.cli", "db", "init"], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "COUNCIL_DATABASE_URL must start with sqlite:/// or postgresql://" in done.stderr
+    assert "Traceback" not in done.stderr
