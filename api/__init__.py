@@ -1,0 +1,42 @@
+"""The HTTP API (v1): Flask app factory, flask-smorest blueprints, problem+json errors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from api import health, problems, rounds, scores
+from api.services import Services
+from council.application import utcnow
+
+DEFAULTS: dict[str, Any] = {
+    "API_TITLE": "par-council",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "API_SPEC_OPTIONS": {
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "info": {"description": "Appraisal of the PAR INDEX: self-assessment, council appraisal, explanations."},
+    },
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """One app per process; the Council application behind it is built on the first request."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS, COUNCIL_ENV=None, COUNCIL_CLOCK=utcnow)
+    if test_config:
+        app.config.from_mapping(test_config)
+    api = problems.ProblemApi(app)
+    problems.register(app)
+    for blueprint in (health.blp, rounds.blp, scores.blp):
+        api.register_blueprint(blueprint)
+    app.extensions["par-council"] = Services(app.config["COUNCIL_ENV"] or dict(os.environ), app.config["COUNCIL_CLOCK"])
+    return app

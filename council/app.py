@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from council.appraisal import AppraisalServices
 from council.phases import PhaseServices
+from council.principals import PrincipalServices
 from council.queries import QueryServices
 from council.rounds import RoundServices
 from council.self_assessment import SelfAssessmentServices
 
 
-class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, QueryServices):
+class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, QueryServices,
+              PrincipalServices):
     """Commands load, call one aggregate method, save, and return receipts; queries replay streams."""

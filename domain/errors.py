@@ -131,3 +131,28 @@ class FrameworkError(DomainError):
 
 class InvalidDocumentError(DomainError):
     type = "invalid-document"
+
+
+class InvalidPrincipalError(DomainError):
+    """A principal needs a name without spaces, a role, and the scope that role acts in."""
+
+    type = "invalid-principal"
+
+
+class PrincipalRevokedError(DomainError):
+    type = "principal-revoked"
+    status = 409
+
+
+class UnsupportedMediaTypeError(DomainError):
+    """An evidence file whose media type is not on the allow-list (COUNCIL_EVIDENCE_TYPES)."""
+
+    type = "unsupported-media-type"
+    status = 415
+
+
+class EvidenceTooLargeError(DomainError):
+    """An evidence file over the size limit (COUNCIL_EVIDENCE_MAX_BYTES); nothing of it is kept."""
+
+    type = "payload-too-large"
+    status = 413

@@ -21,3 +21,11 @@ def score_id(round_key: str, unit: str, leaf: str) -> UUID:
 
 def round_key(year: int, level: str) -> str:
     return f"{year}-{level}"
+
+
+def principal_id(name: str) -> UUID:
+    return uuid5(NAMESPACE, f"principal/{name}")
+
+
+def token_id(token_hash: str) -> UUID:
+    return uuid5(NAMESPACE, f"token/{token_hash}")

@@ -1,0 +1,19 @@
+"""Liveness and database reachability; open to everyone."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.schemas import HealthSchema
+from api.services import council
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Liveness")
+
+
+@blp.route("")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self) -> dict[str, str]:
+        council().recorder.max_notification_id()
+        return {"status": "ok", "database": "ok"}

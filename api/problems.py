@@ -1,0 +1,72 @@
+"""RFC 9457 problem+json: every error the API returns, mapped in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
+from flask import Flask, Response, json
+from flask_smorest import Api
+from psycopg_pool import PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from domain.errors import DomainError
+
+MEDIA_TYPE = "application/problem+json"
+HTTP_TYPES = {
+    400: "malformed-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+    409: "conflict", 412: "precondition-failed", 413: "payload-too-large", 415: "unsupported-media-type",
+    422: "validation-error", 428: "precondition-required", 503: "service-unavailable",
+}
+
+
+def problem(status: int, type_: str, title: str, detail: str = "", headers: dict[str, str] | None = None,
+            **extra: Any) -> Response:
+    body = {"type": type_, "title": title, "status": status, **({"detail": detail} if detail else {}), **extra}
+    response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, answering its own errors (validation included) as problem+json."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        status = error.code or 500
+        data = getattr(error, "data", {}) or {}
+        extra: dict[str, Any] = {}
+        if "messages" in data:
+            extra["errors"] = _flatten(data["messages"])
+        type_ = data.get("type") or HTTP_TYPES.get(status, "http-error")
+        if status == 400 and isinstance(getattr(error, "exc", None), (ValueError, UnicodeDecodeError)):
+            type_ = "malformed-json"  # webargs' JSONDecodeError (a ValueError)
+        headers = dict(data.get("headers") or {})
+        if status == 401:
+            headers.setdefault("WWW-Authenticate", 'Bearer realm="par-council"')
+        detail = data.get("message") or error.description or ""
+        return problem(status, type_, error.name, str(detail), headers=headers, **extra)
+
+
+def _flatten(messages: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests messages by location ({"json": {...}}); clients want the fields."""
+    if len(messages) == 1 and next(iter(messages)) in ("json", "query", "headers", "form", "files"):
+        return next(iter(messages.values()))
+    return messages
+
+
+def domain_error(error: DomainError) -> Response:
+    details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, list))}
+    return problem(error.status, error.type, type(error).__name__.removesuffix("Error"), str(error), **details)
+
+
+def unavailable(error: Exception) -> Response:
+    """The database does not answer: tell the client to come back, never hang, never leak the error."""
+    return problem(503, "service-unavailable", "Service Unavailable", "the database is not answering; retry shortly",
+                   headers={"Retry-After": "5"})
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(DomainError, domain_error)
+    for outage in (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout):
+        app.register_error_handler(outage, unavailable)

@@ -1,0 +1,184 @@
+"""Marshmallow schemas: they validate requests and, through flask-smorest, write the OpenAPI document."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from domain.errors import DomainError
+from domain.round import PHASES
+from domain.values import to_points
+
+
+class Points(fields.Field):
+    """Points as an exact decimal string with at most two places ("1.25"); JSON numbers are refused,
+    because a float cannot say 0.1 exactly."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str):
+            raise ValidationError('points are a decimal string such as "1.25"')
+        try:
+            return to_points(value)
+        except DomainError as error:
+            raise ValidationError(str(error)) from None
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class ReceiptSchema(Schema):
+    stream = fields.UUID(required=True)
+    version = fields.Int(required=True)
+    type = fields.Str(required=True)
+    event_hash = fields.Str(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+    notification_id = fields.Int(required=True)
+
+
+class UnitSchema(Schema):
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    region = fields.Str(load_default="")
+    ranked = fields.Bool(load_default=True)
+
+
+class WindowSchema(Schema):
+    opens_at = fields.AwareDateTime(required=True)
+    closes_at = fields.AwareDateTime(required=True)
+
+
+class WindowsSchema(Schema):
+    self_assessment = fields.Nested(WindowSchema, required=True)
+    explanation = fields.Nested(WindowSchema, required=True)
+
+
+class RoundOpenSchema(Schema):
+    year = fields.Int(required=True, validate=validate.Range(min=2012, max=2100))
+    framework = fields.Str(required=True, metadata={"example": "province-876-2022"})
+    units = fields.List(fields.Nested(UnitSchema), required=True, validate=validate.Length(min=1, max=200))
+    windows = fields.Nested(WindowsSchema, required=True)
+    thresholds = fields.Dict(keys=fields.Str(), values=Points(), metadata={"example": {"A": "90.00"}})
+
+
+class RoundSchema(Schema):
+    key = fields.Str()
+    year = fields.Int()
+    level = fields.Str()
+    phase = fields.Str()
+    version = fields.Int()
+    framework = fields.Dict()
+    units = fields.List(fields.Nested(UnitSchema))
+    windows = fields.Dict(keys=fields.Str(), values=fields.Nested(WindowSchema))
+    extensions = fields.List(fields.Dict())
+    thresholds = fields.Dict(keys=fields.Str(), values=Points())
+
+
+class PhaseSchema(Schema):
+    phase = fields.Str(required=True, validate=validate.OneOf(PHASES))
+    reason = fields.Str(load_default="")
+
+
+class ExtensionSchema(Schema):
+    window = fields.Str(required=True, validate=validate.OneOf(["self_assessment", "explanation"]))
+    closes_at = fields.AwareDateTime(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1))
+    unit = fields.Str(load_default=None)
+
+
+class SelfScoreSchema(Schema):
+    points = Points(required=True)
+    note = fields.Str(load_default="")
+
+
+class AppraisalSchema(Schema):
+    points = Points(required=True)
+    comment = fields.Str(load_default="")
+
+
+class AdjustmentSchema(Schema):
+    points = Points(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1))
+
+
+class ExplanationSchema(Schema):
+    argument = fields.Str(required=True, validate=validate.Length(min=1))
+    requested_points = Points(load_default=None)
+    evidence = fields.List(fields.Str(validate=validate.Regexp("^[0-9a-f]{64}$")), load_default=list)
+
+
+class ExplanationFiledSchema(ReceiptSchema):
+    explanation_id = fields.Str(required=True)
+
+
+class DecisionSchema(Schema):
+    accept = fields.Bool(required=True)
+    points = Points(load_default=None)
+    reason = fields.Str(required=True, validate=validate.Length(min=1))
+
+
+class DocumentSchema(Schema):
+    sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=255))
+    media_type = fields.Str(required=True)
+    size = fields.Int(required=True, validate=validate.Range(min=0))
+    number = fields.Str(load_default="")
+    issued_on = fields.Str(load_default="")
+    issuer = fields.Str(load_default="")
+
+
+class SubmissionSchema(Schema):
+    approved_by = fields.Str(required=True, validate=validate.Length(min=1))
+    report = fields.Nested(DocumentSchema, required=True)
+
+
+class ScoreSchema(Schema):
+    round = fields.Str()
+    unit = fields.Str()
+    leaf = fields.Str()
+    field = fields.Str()
+    method = fields.Str()
+    max_points = Points()
+    self_points = Points(allow_none=True)
+    proposed_points = Points(allow_none=True)
+    adjusted_points = Points(allow_none=True)
+    points = Points(allow_none=True)
+    final_points = Points(allow_none=True)
+    status = fields.Str()
+    evidence = fields.List(fields.Nested(DocumentSchema))
+    missing_evidence_note = fields.Str()
+    explanations = fields.Dict(keys=fields.Str(), values=fields.Str())
+    preliminary_accepted = fields.Bool()
+    version = fields.Int()
+    hash = fields.Str()
+
+
+class HistoryQuerySchema(Schema):
+    version = fields.Int(validate=validate.Range(min=0))
+    as_of = fields.AwareDateTime()
+
+
+class HistoryEventSchema(Schema):
+    version = fields.Int()
+    type = fields.Str()
+    recorded_at = fields.AwareDateTime()
+    actor = fields.Dict()
+    request_id = fields.Str()
+    reason = fields.Str()
+    points_before = Points(allow_none=True)
+    points_after = Points(allow_none=True)
+    data = fields.Dict()
+    prev_hash = fields.Str()
+    hash = fields.Str()
+
+
+class HistorySchema(Schema):
+    state = fields.Nested(ScoreSchema, allow_none=True)
+    events = fields.List(fields.Nested(HistoryEventSchema))
+    verified = fields.Bool()
+
+
+class HealthSchema(Schema):
+    status = fields.Str()
+    database = fields.Str()

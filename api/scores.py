@@ -1,0 +1,119 @@
+"""Scores of a unit: read (ETag), self-assess, propose, adjust (If-Match), explain, decide, replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from api.auth import actor, protect
+from api.schemas import (
+    AdjustmentSchema,
+    AppraisalSchema,
+    DecisionSchema,
+    ExplanationFiledSchema,
+    ExplanationSchema,
+    HistoryQuerySchema,
+    HistorySchema,
+    ReceiptSchema,
+    ScoreSchema,
+    SelfScoreSchema,
+    SubmissionSchema,
+)
+from api.services import council
+from council.application import Receipt
+from domain.integrity import canonical
+
+blp = protect(Blueprint("scores", __name__, url_prefix="/api/v1/rounds/<round_key>/units/<unit>",
+                        description="Scores, evidence and explanations of one unit"))
+
+
+def expected_version() -> int:
+    """The version the client read, from If-Match; writes on a score without it get 428."""
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if not header:
+        abort(428, message='send If-Match: "<version>" from the score\'s ETag')
+    if not header.isdigit():
+        abort(412, message="If-Match holds the score's version, as its ETag gives it")
+    return int(header)
+
+
+@blp.route("/scores")
+class UnitScores(MethodView):
+    @blp.response(200, ScoreSchema(many=True))
+    def get(self, round_key: str, unit: str) -> list[dict[str, Any]]:
+        return council().unit_scores(round_key, unit)
+
+
+@blp.route("/scores/<leaf>")
+class ScoreResource(MethodView):
+    @blp.response(200, ScoreSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def get(self, round_key: str, unit: str, leaf: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+        state = council().score(round_key, unit, leaf)
+        return state, 200, {"ETag": f'"{state["version"]}"'}
+
+
+@blp.route("/scores/<leaf>/self-assessment")
+class SelfAssessment(MethodView):
+    @blp.arguments(SelfScoreSchema)
+    @blp.response(200, ReceiptSchema)
+    def put(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
+        return council().self_score(round_key, unit, leaf, data["points"], actor(), note=data["note"])
+
+
+@blp.route("/scores/<leaf>/appraisals")
+class Appraisals(MethodView):
+    @blp.arguments(AppraisalSchema)
+    @blp.response(201, ReceiptSchema)
+    def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
+        return council().propose(round_key, unit, leaf, data["points"], expected_version(), actor(),
+                                 comment=data["comment"])
+
+
+@blp.route("/scores/<leaf>/adjustments")
+class Adjustments(MethodView):
+    @blp.arguments(AdjustmentSchema)
+    @blp.response(201, ReceiptSchema)
+    def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
+        return council().adjust(round_key, unit, leaf, data["points"], data["reason"], expected_version(), actor())
+
+
+@blp.route("/scores/<leaf>/explanations")
+class Explanations(MethodView):
+    @blp.arguments(ExplanationSchema)
+    @blp.response(201, ExplanationFiledSchema)
+    def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> dict[str, Any]:
+        explanation_id, receipt = council().file_explanation(
+            round_key, unit, leaf, data["argument"], actor(), requested_points=data["requested_points"],
+            evidence=data["evidence"])
+        return {**vars(receipt), "explanation_id": explanation_id}
+
+
+@blp.route("/scores/<leaf>/explanations/<explanation_id>/decision")
+class Decision(MethodView):
+    @blp.arguments(DecisionSchema)
+    @blp.response(201, ReceiptSchema)
+    def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str, explanation_id: str) -> Receipt:
+        return council().decide_explanation(round_key, unit, leaf, explanation_id, data["accept"], data["reason"],
+                                            expected_version(), actor(), points=data["points"])
+
+
+@blp.route("/scores/<leaf>/history")
+class History(MethodView):
+    @blp.arguments(HistoryQuerySchema, location="query")
+    @blp.response(200, HistorySchema)
+    def get(self, query: dict[str, Any], round_key: str, unit: str, leaf: str) -> dict[str, Any]:
+        history = council().history(round_key, unit, leaf, version=query.get("version"), as_of=query.get("as_of"))
+        for event in history["events"]:
+            event["data"] = canonical(event["data"])
+        return history
+
+
+@blp.route("/submission")
+class Submission(MethodView):
+    @blp.arguments(SubmissionSchema)
+    @blp.response(201, ReceiptSchema)
+    def post(self, data: dict[str, Any], round_key: str, unit: str) -> Receipt:
+        return council().submit(round_key, unit, data["approved_by"], data["report"], actor())
