@@ -29,4 +29,5 @@ def init_db(env: Mapping[str, str] | None = None) -> str:
     table = getattr(app.recorder, "events_table_name", "stored_events")
     app.close()
     schema.protect_events(config, table)
+    schema.create_idempotency_table(config)
     return config.database_url

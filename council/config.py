@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from council.evidence import EvidenceStore
+
 DEFAULT_DATABASE_URL = "sqlite:///var/council.db"
+DEFAULT_EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_EVIDENCE_TYPES = frozenset({
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/zip",
+})
 
 
 class ConfigError(Exception):
@@ -20,6 +31,8 @@ class Settings:
     evidence_dir: str = "var/evidence"
     pool_size: int = 5
     connect_timeout: int = 5
+    evidence_max_bytes: int = DEFAULT_EVIDENCE_MAX_BYTES
+    evidence_types: frozenset[str] = DEFAULT_EVIDENCE_TYPES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -29,9 +42,17 @@ class Settings:
                 evidence_dir=env.get("COUNCIL_EVIDENCE_DIR") or "var/evidence",
                 pool_size=int(env.get("COUNCIL_POOL_SIZE") or 5),
                 connect_timeout=int(env.get("COUNCIL_CONNECT_TIMEOUT") or 5),
+                evidence_max_bytes=int(env.get("COUNCIL_EVIDENCE_MAX_BYTES") or DEFAULT_EVIDENCE_MAX_BYTES),
+                evidence_types=_media_types(env.get("COUNCIL_EVIDENCE_TYPES")) or DEFAULT_EVIDENCE_TYPES,
             )
         except ValueError as error:
-            raise ConfigError(f"COUNCIL_POOL_SIZE and COUNCIL_CONNECT_TIMEOUT are whole numbers: {error}") from None
+            raise ConfigError(
+                "COUNCIL_POOL_SIZE, COUNCIL_CONNECT_TIMEOUT and COUNCIL_EVIDENCE_MAX_BYTES are whole numbers: "
+                f"{error}"
+            ) from None
+
+    def evidence_store(self) -> EvidenceStore:
+        return EvidenceStore(Path(self.evidence_dir), self.evidence_max_bytes, self.evidence_types)
 
     @property
     def backend(self) -> str:
@@ -70,6 +91,11 @@ class Settings:
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
         }
+
+
+def _media_types(value: str | None) -> frozenset[str]:
+    """COUNCIL_EVIDENCE_TYPES: media types separated by commas, compared in lower case."""
+    return frozenset(part.strip().lower() for part in (value or "").split(",") if part.strip())
 
 
 def _sqlite_env(url: str) -> dict[str, str]:

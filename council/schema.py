@@ -1,8 +1,10 @@
-"""DDL the library does not do: the PostgreSQL schema, and triggers that make the event table append-only."""
+"""DDL the library does not do: the PostgreSQL schema, append-only triggers, the Idempotency-Key table."""
 
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -26,6 +28,16 @@ END $$
 PG_TRIGGER = """
 CREATE OR REPLACE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.{table}
 FOR EACH STATEMENT EXECUTE FUNCTION {schema}.refuse_event_change()
+"""
+
+IDEMPOTENCY_TABLE = "council_idempotency"
+# created_at is TIMESTAMPTZ on PostgreSQL (an instant, whatever the session's time zone); SQLite keeps ISO text.
+IDEMPOTENCY_DDL = """
+CREATE TABLE IF NOT EXISTS {table} (
+  principal TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL,
+  body TEXT NOT NULL, headers TEXT NOT NULL, created_at {timestamp} NOT NULL,
+  PRIMARY KEY (principal, key)
+)
 """
 
 
@@ -52,13 +64,42 @@ def protect_events(settings: Settings, table: str) -> None:
         conn.execute(sql.SQL(PG_TRIGGER).format(**names))
 
 
+def create_idempotency_table(settings: Settings) -> None:
+    """The stored answers to requests sent with an Idempotency-Key, beside the events."""
+    env = settings.persistence_env()
+    if settings.backend == "sqlite":
+        ddl = IDEMPOTENCY_DDL.format(table=IDEMPOTENCY_TABLE, timestamp="TIMESTAMP")
+        with closing(sqlite_connect(env)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")  # kept by the file: every later connection is in WAL too
+            conn.execute(ddl)
+            conn.commit()
+        return
+    table, timestamp = idempotency_table(env), sql.SQL("TIMESTAMPTZ")
+    with _pg_connect(env) as conn:
+        conn.execute(sql.SQL(IDEMPOTENCY_DDL).format(table=table, timestamp=timestamp))
+
+
+def idempotency_table(env: dict[str, str]) -> sql.Composable:
+    """Qualified by `?schema=` when there is one, else found through the search_path like the events."""
+    schema = env.get("POSTGRES_SCHEMA")
+    return sql.Identifier(schema, IDEMPOTENCY_TABLE) if schema else sql.Identifier(IDEMPOTENCY_TABLE)
+
+
+def sqlite_connect(env: dict[str, str]) -> sqlite3.Connection:
+    return sqlite3.connect(_sqlite_uri(env["SQLITE_DBNAME"]), uri=True, timeout=10)
+
+
+def pg_connect_kwargs(env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "dbname": env["POSTGRES_DBNAME"], "host": env["POSTGRES_HOST"], "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"], "password": env["POSTGRES_PASSWORD"] or None,
+        "connect_timeout": int(env["POSTGRES_CONNECT_TIMEOUT"]), "autocommit": True,
+    }
+
+
 def _sqlite_uri(name: str) -> str:
     return name if name.startswith("file:") else f"file:{name}"
 
 
 def _pg_connect(env: dict[str, str]) -> psycopg.Connection:
-    return psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]), autocommit=True,
-    )
+    return psycopg.connect(**pg_connect_kwargs(env))
