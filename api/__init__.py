@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from api import health, problems, rounds, scores
+from api import evidence, frameworks, health, integrity, problems, rounds, scores
 from api.services import Services
+from council import bootstrap
 from council.application import utcnow
 
 DEFAULTS: dict[str, Any] = {
@@ -34,9 +35,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(DEFAULTS, COUNCIL_ENV=None, COUNCIL_CLOCK=utcnow)
     if test_config:
         app.config.from_mapping(test_config)
+    env = app.config["COUNCIL_ENV"] or dict(os.environ)
+    settings = bootstrap.settings(env)
     api = problems.ProblemApi(app)
     problems.register(app)
-    for blueprint in (health.blp, rounds.blp, scores.blp):
+    for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, integrity.blp):
         api.register_blueprint(blueprint)
-    app.extensions["par-council"] = Services(app.config["COUNCIL_ENV"] or dict(os.environ), app.config["COUNCIL_CLOCK"])
+    # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.
+    app.config.setdefault("MAX_CONTENT_LENGTH", settings.evidence_max_bytes + 2**16)
+    app.extensions["par-council"] = Services(env, app.config["COUNCIL_CLOCK"])
     return app

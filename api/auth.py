@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from flask_smorest import abort
 
+from api import idempotency
 from api.services import council
 from domain.values import Actor
 
@@ -21,7 +22,9 @@ def authenticate() -> None:
 
 
 def protect(blueprint: Blueprint) -> Blueprint:
+    """Authenticate every request of the blueprint, then apply Idempotency-Key to its writes."""
     blueprint.before_request(authenticate)
+    idempotency.attach(blueprint)
     return blueprint
 
 

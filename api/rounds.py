@@ -8,7 +8,15 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import actor, protect
-from api.schemas import ExtensionSchema, PhaseSchema, ReceiptSchema, RoundOpenSchema, RoundSchema
+from api.schemas import (
+    ExtensionSchema,
+    PhaseSchema,
+    ReceiptSchema,
+    ResultsSchema,
+    RoundOpenSchema,
+    RoundSchema,
+    SurveyImportSchema,
+)
 from api.services import council
 from council.application import Receipt
 
@@ -46,3 +54,18 @@ class Extensions(MethodView):
     def post(self, data: dict[str, Any], round_key: str) -> Receipt:
         return council().extend_window(round_key, data["window"], data["closes_at"], data["reason"], actor(),
                                        unit=data["unit"])
+
+
+@blp.route("/<round_key>/results")
+class Results(MethodView):
+    @blp.response(200, ResultsSchema)
+    def get(self, round_key: str) -> dict[str, Any]:
+        return council().results(round_key, reader=actor())
+
+
+@blp.route("/<round_key>/survey-results")
+class SurveyResults(MethodView):
+    @blp.arguments(SurveyImportSchema)
+    @blp.response(201, ReceiptSchema(many=True))
+    def post(self, data: dict[str, Any], round_key: str) -> list[Receipt]:
+        return council().import_survey(round_key, data["results"], data["source"], actor())

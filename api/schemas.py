@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
 from domain.errors import DomainError
@@ -182,3 +183,117 @@ class HistorySchema(Schema):
 class HealthSchema(Schema):
     status = fields.Str()
     database = fields.Str()
+
+
+class EvidenceFormSchema(Schema):
+    """Document metadata sent beside the uploaded file (multipart form fields)."""
+
+    number = fields.Str(load_default="", validate=validate.Length(max=100))
+    issued_on = fields.Date(load_default=None)
+    issuer = fields.Str(load_default="", validate=validate.Length(max=200))
+
+
+class EvidenceFileSchema(Schema):
+    file = Upload(required=True)
+
+
+class EvidenceByHashSchema(Schema):
+    sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=255))
+    number = fields.Str(load_default="", validate=validate.Length(max=100))
+    issued_on = fields.Date(load_default=None)
+    issuer = fields.Str(load_default="", validate=validate.Length(max=200))
+
+
+class WithdrawalSchema(Schema):
+    reason = fields.Str(required=True, validate=validate.Length(min=1))
+
+
+class FormDocumentSchema(Schema):
+    """A document in a form, by the hash of a file the unit already uploaded."""
+
+    sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=255))
+    number = fields.Str(load_default="")
+    issued_on = fields.Str(load_default="")
+    issuer = fields.Str(load_default="")
+
+
+class FormEntrySchema(Schema):
+    leaf = fields.Str(required=True)
+    points = Points(required=True)
+    note = fields.Str(load_default="")
+    evidence = fields.List(fields.Nested(FormDocumentSchema), load_default=list)
+    missing_evidence = fields.Str(load_default="")
+
+
+class SelfAssessmentFormSchema(Schema):
+    entries = fields.List(fields.Nested(FormEntrySchema), required=True, validate=validate.Length(min=1, max=500))
+
+
+class SurveyRowSchema(Schema):
+    unit = fields.Str(required=True)
+    leaf = fields.Str(required=True)
+    points = Points(required=True)
+
+
+class SurveyImportSchema(Schema):
+    source = fields.Str(required=True, validate=validate.Length(min=1))
+    results = fields.List(fields.Nested(SurveyRowSchema), required=True, validate=validate.Length(min=1))
+
+
+class UnitResultSchema(Schema):
+    unit = fields.Nested(UnitSchema)
+    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.Str(), values=Points())
+    components = fields.Dict(keys=fields.Str(), values=fields.Decimal(places=2, as_string=True))
+    index = Points()
+    rank = fields.Int(allow_none=True)
+    group = fields.Str(allow_none=True)
+
+
+class ResultsSchema(Schema):
+    round = fields.Str()
+    phase = fields.Str()
+    units = fields.List(fields.Nested(UnitResultSchema))
+    averages = fields.Dict(keys=fields.Str(), values=fields.Decimal(places=2, as_string=True))
+
+
+class FrameworkSummarySchema(Schema):
+    id = fields.Str()
+    level = fields.Str()
+    title = fields.Str()
+    hash = fields.Str()
+
+
+class FrameworkSchema(FrameworkSummarySchema):
+    data = fields.Dict()
+
+
+class VerifyQuerySchema(Schema):
+    round = fields.Str()
+
+
+class BrokenSchema(Schema):
+    position = fields.Int()
+    stream = fields.Str()
+    version = fields.Int()
+    type = fields.Str()
+    reason = fields.Str()
+
+
+class VerificationSchema(Schema):
+    valid = fields.Bool()
+    events_checked = fields.Int()
+    streams = fields.Int()
+    first_broken = fields.Nested(BrokenSchema, allow_none=True)
+
+
+class ReceiptCheckSchema(Schema):
+    stream = fields.UUID(required=True)
+    version = fields.Int(required=True, validate=validate.Range(min=1))
+    event_hash = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
+
+
+class ReceiptVerdictSchema(Schema):
+    valid = fields.Bool()
+    reason = fields.Str()

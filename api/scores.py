@@ -19,6 +19,7 @@ from api.schemas import (
     HistorySchema,
     ReceiptSchema,
     ScoreSchema,
+    SelfAssessmentFormSchema,
     SelfScoreSchema,
     SubmissionSchema,
 )
@@ -44,14 +45,14 @@ def expected_version() -> int:
 class UnitScores(MethodView):
     @blp.response(200, ScoreSchema(many=True))
     def get(self, round_key: str, unit: str) -> list[dict[str, Any]]:
-        return council().unit_scores(round_key, unit)
+        return council().unit_scores(round_key, unit, reader=actor())
 
 
 @blp.route("/scores/<leaf>")
 class ScoreResource(MethodView):
     @blp.response(200, ScoreSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def get(self, round_key: str, unit: str, leaf: str) -> tuple[dict[str, Any], int, dict[str, str]]:
-        state = council().score(round_key, unit, leaf)
+        state = council().score(round_key, unit, leaf, reader=actor())
         return state, 200, {"ETag": f'"{state["version"]}"'}
 
 
@@ -105,10 +106,23 @@ class History(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
     @blp.response(200, HistorySchema)
     def get(self, query: dict[str, Any], round_key: str, unit: str, leaf: str) -> dict[str, Any]:
-        history = council().history(round_key, unit, leaf, version=query.get("version"), as_of=query.get("as_of"))
+        history = council().history(round_key, unit, leaf, version=query.get("version"), as_of=query.get("as_of"),
+                                    reader=actor())
         for event in history["events"]:
             event["data"] = canonical(event["data"])
         return history
+
+
+@blp.route("/self-assessment")
+class SelfAssessmentForm(MethodView):
+    @blp.arguments(SelfAssessmentFormSchema)
+    @blp.response(201, ReceiptSchema(many=True))
+    def post(self, data: dict[str, Any], round_key: str, unit: str) -> list[Receipt]:
+        """The whole form in one transaction: every entry is recorded, or none."""
+        services, who = council(), actor()
+        for entry in data["entries"]:
+            entry["evidence"] = [services.document_for(doc, who) for doc in entry["evidence"]]
+        return services.self_assess(round_key, unit, data["entries"], who)
 
 
 @blp.route("/submission")

@@ -11,6 +11,7 @@ from flask import current_app
 from council import bootstrap
 from council.app import Council
 from council.application import utcnow
+from council.idempotency import IdempotencyStore
 
 
 class Services:
@@ -18,6 +19,7 @@ class Services:
         self.env = env
         self.clock = clock
         self._council: Council | None = None
+        self.idempotency: IdempotencyStore | None = None
         self._lock = threading.Lock()
 
     @property
@@ -29,6 +31,9 @@ class Services:
         return self._council
 
     def close(self) -> None:
+        if self.idempotency is not None:
+            self.idempotency.close()
+            self.idempotency = None
         if self._council is not None:
             self._council.close()
             self._council = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from council.appraisal import AppraisalServices
+from council.evidence_services import EvidenceServices
+from council.integrity import IntegrityServices
 from council.phases import PhaseServices
 from council.principals import PrincipalServices
 from council.queries import QueryServices
@@ -10,6 +12,6 @@ from council.rounds import RoundServices
 from council.self_assessment import SelfAssessmentServices
 
 
-class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, QueryServices,
-              PrincipalServices):
+class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, EvidenceServices,
+              QueryServices, PrincipalServices, IntegrityServices):
     """Commands load, call one aggregate method, save, and return receipts; queries replay streams."""

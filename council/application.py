@@ -13,6 +13,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from council import transcoding
+from council.config import Settings
+from council.evidence import EvidenceStore
 from domain.dossier import Dossier
 from domain.errors import NotFoundError, VersionConflictError
 from domain.ids import dossier_id, round_id, score_id
@@ -47,8 +49,10 @@ class CouncilBase(Application):
 
     name = "council"
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
+                 blobs: EvidenceStore | None = None) -> None:
         self.clock = clock
+        self.blobs = blobs or Settings().evidence_store()
         super().__init__(env)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -51,6 +51,17 @@ class AppraisalServices(CouncilBase):
         score.decide_explanation(explanation_id, accept, points, reason, expected_version, rnd, ctx)
         return self._save(score)[-1]
 
+    def import_survey(self, key: str, rows: Sequence[Mapping[str, Any]], source: str, actor: Actor,
+                      request_id: str | None = None) -> list[Receipt]:
+        """Survey rows (unit, leaf, points) of many units: one transaction per unit, units in file order."""
+        by_unit: dict[str, dict[str, object]] = {}
+        for row in rows:
+            by_unit.setdefault(row["unit"], {})[row["leaf"]] = row["points"]
+        receipts = []
+        for unit, points in by_unit.items():
+            receipts += self.record_survey(key, unit, points, actor, source, request_id=request_id)
+        return receipts
+
     def record_survey(self, key: str, unit: str, points: Mapping[str, object], actor: Actor, source: str,
                       request_id: str | None = None) -> list[Receipt]:
         """Survey points of one unit, leaf → points, in one transaction."""

@@ -18,7 +18,8 @@ def settings(env: Mapping[str, str] | None = None) -> Settings:
 
 def build(env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> Council:
     """The application, on tables that `init_db` created (it never creates tables itself)."""
-    return Council(env=settings(env).persistence_env(create_table=False), clock=clock)
+    config = settings(env)
+    return Council(env=config.persistence_env(create_table=False), clock=clock, blobs=config.evidence_store())
 
 
 def init_db(env: Mapping[str, str] | None = None) -> str:

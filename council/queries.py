@@ -13,6 +13,7 @@ from domain.framework import Framework
 from domain.ids import score_id
 from domain.integrity import canonical, first_broken, payload_of
 from domain.score import Score, as_dict
+from domain.values import Actor, Role
 
 
 class QueryServices(CouncilBase):
@@ -21,13 +22,16 @@ class QueryServices(CouncilBase):
         return self._round(key).framework
 
     def score(self, key: str, unit: str, leaf: str, *, version: int | None = None,
-              as_of: datetime | None = None) -> dict[str, Any]:
+              as_of: datetime | None = None, reader: Actor | None = None) -> dict[str, Any]:
         """A score's state now, after its first `version` events, or as it stood at `as_of`."""
-        return self.history(key, unit, leaf, version=version, as_of=as_of)["state"]
+        return self.history(key, unit, leaf, version=version, as_of=as_of, reader=reader)["state"]
 
     def history(self, key: str, unit: str, leaf: str, *, version: int | None = None,
-                as_of: datetime | None = None) -> dict[str, Any]:
-        """The replay an inspector reads: every event up to the cut, with points before → after."""
+                as_of: datetime | None = None, reader: Actor | None = None) -> dict[str, Any]:
+        """The replay an inspector reads: every event up to the cut, with points before → after.
+        `reader` (from the API) must be allowed to read the unit; None is the trusted local caller."""
+        if reader is not None:
+            reader.require_reader(unit)
         events = self._events(key, unit, leaf)
         score: Score | None = None
         entries = []
@@ -41,7 +45,9 @@ class QueryServices(CouncilBase):
         return {"state": as_dict(score) if score is not None else None, "events": entries,
                 "verified": first_broken(events) is None}
 
-    def unit_scores(self, key: str, unit: str) -> list[dict[str, Any]]:
+    def unit_scores(self, key: str, unit: str, reader: Actor | None = None) -> list[dict[str, Any]]:
+        if reader is not None:
+            reader.require_reader(unit)
         rnd = self._round(key)
         rnd.unit(unit)
         found = []
@@ -51,9 +57,12 @@ class QueryServices(CouncilBase):
                 found.append(as_dict(self.repository.get(stream, deepcopy_from_cache=False)))
         return found
 
-    def results(self, key: str) -> dict[str, Any]:
-        """Index, components, rank and group per unit, computed from the final (or current) points."""
+    def results(self, key: str, reader: Actor | None = None) -> dict[str, Any]:
+        """Index, components, rank and group per unit, computed from the final (or current) points.
+        Units read the results once published; the Secretariat, the Council and inspectors at any time."""
         rnd = self._round(key)
+        if reader is not None and not (reader.role == Role.UNIT and rnd.phase == "published"):
+            reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
         points: dict[str, dict[str, Decimal]] = {}
         for unit in rnd.units:
             points[unit] = {s["leaf"]: _counted(s) for s in self.unit_scores(key, unit)}

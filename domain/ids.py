@@ -29,3 +29,7 @@ def principal_id(name: str) -> UUID:
 
 def token_id(token_hash: str) -> UUID:
     return uuid5(NAMESPACE, f"token/{token_hash}")
+
+
+def blob_id(sha256: str) -> UUID:
+    return uuid5(NAMESPACE, f"blob/{sha256}")

@@ -185,13 +185,13 @@ class Score(ChainedAggregate):
         self.trigger_event(self.SelfScored, points=self._valid(points), note=note, **ctx.stamp())
 
     def attach_evidence(self, document: Document, rnd: Round, ctx: Context) -> None:
-        self._require_unit_writing(rnd, ctx)
+        self.require_evidence_writer(rnd, ctx)
         if document.sha256 in self.evidence:
             raise EvidenceAlreadyAttachedError(f"{document.sha256} is already attached to leaf {self.leaf}")
         self.trigger_event(self.EvidenceAttached, document=document, **ctx.stamp())
 
     def withdraw_evidence(self, sha256: str, reason: str, rnd: Round, ctx: Context) -> None:
-        self._require_unit_writing(rnd, ctx)
+        self.require_evidence_writer(rnd, ctx)
         if sha256 not in self.evidence:
             raise NotFoundError(f"{sha256} is not attached to leaf {self.leaf}")
         _require_reason(reason, "withdrawing evidence")
@@ -313,7 +313,8 @@ class Score(ChainedAggregate):
         if ctx.actor.unit != self.unit:
             raise WrongUnitError(f"an officer of unit {ctx.actor.unit} may not write the dossier of unit {self.unit}")
 
-    def _require_unit_writing(self, rnd: Round, ctx: Context) -> None:
+    def require_evidence_writer(self, rnd: Round, ctx: Context) -> None:
+        """The unit's own officer, on an appraisal leaf, in its open window (checked before a file is stored)."""
         self._require_own_unit(ctx)
         self._require_appraisal_leaf()
         window = "explanation" if rnd.phase == "explanation" else "self_assessment"

@@ -15,6 +15,7 @@ from domain.errors import (
     InvalidRoundError,
     PointsOffGridError,
     PointsOutOfRangeError,
+    WrongUnitError,
 )
 
 CENT = Decimal("0.01")
@@ -72,6 +73,14 @@ class Actor:
             fields=tuple(data.get("fields") or ()),
             ministry=data.get("ministry"),
         )
+
+    def require_reader(self, unit: str) -> None:
+        """Who reads a unit's scores: the Secretariat, the Council, inspectors, and the unit's own officers."""
+        if self.role == Role.UNIT:
+            if self.unit != unit:
+                raise WrongUnitError(f"an officer of unit {self.unit} may not read the dossier of unit {unit}")
+            return
+        self.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR, Role.SYSTEM)
 
     def require_role(self, *roles: Role) -> None:
         if self.role not in roles:
