@@ -18,6 +18,7 @@ install-dev: $(BIN)/python
 run: install
 	$(BIN)/council db init
 	$(BIN)/council demo
+	$(BIN)/council serve
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     env = app.config["COUNCIL_ENV"] or dict(os.environ)
     settings = bootstrap.settings(env)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
     api = problems.ProblemApi(app)
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, integrity.blp):

@@ -57,7 +57,8 @@ def _flatten(messages: dict[str, Any]) -> dict[str, Any]:
 
 def domain_error(error: DomainError) -> Response:
     details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, list))}
-    return problem(error.status, error.type, type(error).__name__.removesuffix("Error"), str(error), **details)
+    title = error.type.replace("-", " ").capitalize()
+    return problem(error.status, error.type, title, str(error), **details)
 
 
 def unavailable(error: Exception) -> Response:

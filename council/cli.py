@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from council import bootstrap, report
 from council import units as unit_lists
 from council.app import Council
 from council.config import ConfigError
-from council.demo import YEAR, Demo, SimulatedClock
+from council.demo import YEAR, Demo, SimulatedClock, issue_demo_tokens
 from domain.errors import DomainError, NotFoundError
 from domain.values import Actor, Role
 
@@ -40,8 +42,20 @@ def demo(args: argparse.Namespace) -> int:
     unit, leaf = play.disputes(key, units)[0]
     title = f"\nhistory of {key} / unit {unit} ({_name(units, unit)}) / leaf {leaf}"
     print(report.history_text(title, council.history(key, unit, leaf)))
-    print(f"\ndemo round {key} ready in {time.perf_counter() - started:.1f} s")
+    council.close()
+    live = bootstrap.build()  # tokens are issued now, on the real clock
+    tokens = issue_demo_tokens(live, Path(args.tokens))
+    live.close()
+    print(f"\ndemo round {key} ready in {time.perf_counter() - started:.1f} s; "
+          f"API tokens of the demo's people in {tokens} (source it for the README's curl examples)")
     return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the API under gunicorn with the project's settings (tables must exist: `council db init`)."""
+    command = [sys.executable, "-m", "gunicorn", "-c", args.config, "wsgi:app"]
+    os.execvp(command[0], command)
+    return 0  # not reached
 
 
 def principals_add(args: argparse.Namespace) -> int:
@@ -106,7 +120,11 @@ def parser() -> argparse.ArgumentParser:
     play = commands.add_parser("demo", help="play a whole provincial round and print results and one history")
     play.add_argument("--units", default="provinces-2012-2025", help="shipped unit list")
     play.add_argument("--top", type=int, default=10, help="how many ranks to print")
+    play.add_argument("--tokens", default="var/demo-tokens.env", help="where to write the demo's API tokens")
     play.set_defaults(run=demo)
+    server = commands.add_parser("serve", help="run the HTTP API under gunicorn (COUNCIL_BIND, COUNCIL_WORKERS)")
+    server.add_argument("--config", default="gunicorn.conf.py", help="gunicorn settings file")
+    server.set_defaults(run=serve)
     _principal_commands(commands)
     return root
 

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from council.app import Council
@@ -174,3 +175,36 @@ class Demo:
 
 def _step(council: Council, key: str, leaf: str) -> Decimal:
     return council.framework(key).leaf(leaf).step
+
+
+def demo_principals() -> dict[str, dict[str, Any]]:
+    """The demo's people, named as the demo's events name them; the token file uses the keys."""
+    people: dict[str, dict[str, Any]] = {
+        "SECRETARIAT": {"name": SECRETARIAT.id, "role": "secretariat"},
+        "OFFICER_01": {"name": officer("01").id, "role": "unit", "unit": "01"},
+        "OFFICER_79": {"name": officer("79").id, "role": "unit", "unit": "79"},
+        "INSPECTOR": {"name": "thanhtra@moha.gov.vn", "role": "inspector"},
+    }
+    for member in COUNCIL.values():
+        people[f"COUNCIL_{member.ministry}"] = {"name": member.id, "role": "council", "fields": member.fields,
+                                                "ministry": member.ministry}
+    return people
+
+
+def issue_demo_tokens(council: Council, path: Path) -> Path:
+    """Fresh tokens for the demo's principals (registered on first use, rotated after), written as a
+    shell file for the README's curl examples. Tokens are shown once; this file is the demo's copy."""
+    admin = Actor(id="cli:demo", role=Role.ADMIN)
+    known = {p["name"] for p in council.principals()}
+    lines = []
+    for variable, person in demo_principals().items():
+        spec = {k: v for k, v in person.items() if k != "name"}
+        if person["name"] in known:
+            token = council.rotate_token(person["name"], admin)
+        else:
+            token = council.add_principal(person["name"], actor=admin, **spec)[1]
+        lines.append(f"export {variable}_TOKEN={token}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
