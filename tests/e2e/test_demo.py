@@ -8,7 +8,10 @@ import sys
 
 
 def run(args: list[str], tmp_path) -> subprocess.CompletedProcess:
-    env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
+                        "COUNCIL_EVIDENCE_DIR": f"{tmp_path}/evidence"}
+    if args[0] == "demo":
+        args = [*args, "--tokens", f"{tmp_path}/tokens.env"]
     return subprocess.run([sys.executable, "-m", "council.cli", *args], env=env, capture_output=True, text=True,
                           timeout=600, check=False)
 
@@ -24,6 +27,8 @@ def test_council_demo_prints_the_ranked_results_and_a_disputed_scores_history(tm
     assert "chain verified: yes" in done.stdout
     for fact in ("council-adjusted", "explanation-filed", "reason: ", "council     hdtd."):
         assert fact in done.stdout
+    tokens = (tmp_path / "tokens.env").read_text().splitlines()
+    assert len(tokens) == 8 and tokens[0].startswith("export SECRETARIAT_TOKEN=")
 
 
 def test_db_init_is_idempotent_and_a_second_demo_shows_the_round_already_played(tmp_path):
