@@ -9,7 +9,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import actor, protect
-from api.schemas import EvidenceByHashSchema, EvidenceFileSchema, EvidenceFormSchema, ReceiptSchema, WithdrawalSchema
+from api.schemas import (
+    EvidenceByHashSchema,
+    EvidenceFileSchema,
+    EvidenceFormSchema,
+    ReceiptSchema,
+    StoredFileSchema,
+    WithdrawalSchema,
+)
 from api.services import council
 from council.application import Receipt
 
@@ -49,6 +56,16 @@ class Withdrawal(MethodView):
     @blp.response(200, ReceiptSchema)
     def delete(self, query: dict[str, Any], round_key: str, unit: str, leaf: str, sha256: str) -> Receipt:
         return council().withdraw_evidence(round_key, unit, leaf, sha256, query["reason"], actor())
+
+
+@blp.route("/evidence")
+class Store(MethodView):
+    @blp.arguments(EvidenceFileSchema, location="files")
+    @blp.response(201, StoredFileSchema)
+    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+        """Store a unit's file; attach it to leaves later by its hash (form entries, or …/evidence/by-hash)."""
+        upload = files["file"]
+        return council().store_evidence(upload.stream, upload.mimetype or "", actor())
 
 
 @blp.route("/evidence/<sha256>")

@@ -197,6 +197,12 @@ class EvidenceFileSchema(Schema):
     file = Upload(required=True)
 
 
+class StoredFileSchema(Schema):
+    sha256 = fields.Str(required=True)
+    size = fields.Int(required=True)
+    media_type = fields.Str(required=True)
+
+
 class EvidenceByHashSchema(Schema):
     sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
     name = fields.Str(required=True, validate=validate.Length(min=1, max=255))

@@ -69,6 +69,13 @@ class CouncilBase(Application):
         except AggregateNotFoundError:
             raise NotFoundError(f"{what} not found") from None
 
+    def _peek(self, stream: UUID) -> Any | None:
+        """An aggregate to read, not change (the cached copy, not a deep copy), or None when absent."""
+        try:
+            return self.repository.get(stream, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+
     def _round(self, key: str) -> Round:
         """A round for reading only: the cached copy is shared, never changed."""
         return self._load(round_id(key), f"round {key}", for_update=False)
@@ -94,8 +101,14 @@ class CouncilBase(Application):
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
-            # The aggregate cache fast-forwards on the next load, so nothing stale is kept.
-            raise VersionConflictError("another write reached this record first; reload and retry") from None
+            # Another worker saved the same stream first. The aggregate cache fast-forwards on the next
+            # load, so nothing stale is kept; the client is told the version to reload.
+            details = {}
+            if len(aggregates) == 1:
+                latest = self.recorder.select_events(aggregates[0].id, desc=True, limit=1)
+                details["current_version"] = latest[0].originator_version if latest else 0
+            raise VersionConflictError("another write reached this record first; reload and retry",
+                                       **details) from None
         return [
             Receipt(
                 stream=str(r.domain_event.originator_id),

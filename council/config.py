@@ -90,6 +90,7 @@ class Settings:
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": "council.recorders:FailFastRecorder",
         }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -48,10 +48,11 @@ def officer(unit: str) -> Actor:
     return Actor(id=f"cchc.sonoivu.{unit}@gov.vn", role=Role.UNIT, unit=unit)
 
 
-def document(unit: str, criterion: str, number: int) -> dict[str, Any]:
-    content = f"{unit}/{criterion}/{number}".encode()
-    return {"sha256": hashlib.sha256(content).hexdigest(), "name": f"QD-{number}-UBND-{unit}.pdf",
-            "media_type": "application/pdf", "size": 48_000 + number, "number": f"{number}/QĐ-UBND",
+def document(council: Council, unit: str, criterion: str, number: int) -> dict[str, Any]:
+    """A small PDF-like file stored as the unit's evidence, with the metadata of a provincial decision."""
+    content = f"%PDF-1.4\n% Quyết định số {number}/QĐ-UBND, tỉnh {unit}, tiêu chí {criterion}\n".encode()
+    stored = council.store_evidence(io.BytesIO(content), "application/pdf", officer(unit))
+    return {**stored, "name": f"QD-{number}-UBND-{unit}.pdf", "number": f"{number}/QĐ-UBND",
             "issued_on": f"{YEAR}-{1 + number % 12:02d}-{1 + number % 27:02d}", "issuer": f"UBND tỉnh {unit}"}
 
 
@@ -102,17 +103,20 @@ class Demo:
 
     def self_assess(self, key: str, unit: str) -> None:
         rng = random.Random(f"{self.seed}/{unit}")
-        entries = []
-        for number, leaf in enumerate(self.council.framework(key).leaves("appraisal"), start=1):
+        entries: list[dict[str, Any]] = []
+        documents: dict[str, dict[str, Any]] = {}
+        for leaf in self.council.framework(key).leaves("appraisal"):
             entry: dict[str, Any] = {"leaf": leaf.code, "points": grid_points(rng, leaf, 0.55)}
             if rng.random() < 0.06:
                 entry["missing_evidence"] = "Tài liệu kiểm chứng đang chờ UBND tỉnh ký ban hành; gửi bổ sung sau."
             else:
-                entry["evidence"] = [document(unit, leaf.code.rsplit(".", 1)[0], number)]
+                if leaf.field not in documents:  # one report backs every leaf of its field
+                    documents[leaf.field] = document(self.council, unit, f"lĩnh vực {leaf.field}", len(documents) + 1)
+                entry["evidence"] = [documents[leaf.field]]
             entries.append(entry)
         self.council.self_assess(key, unit, entries, officer(unit))
         self.council.submit(key, unit, approved_by=f"Chủ tịch UBND tỉnh ({unit})",
-                            report=document(unit, "report", 0), actor=officer(unit))
+                            report=document(self.council, unit, "báo cáo", 100), actor=officer(unit))
 
     def appraise(self, key: str, unit: str) -> None:
         rng = random.Random(f"{self.seed}/appraise/{unit}")
@@ -147,7 +151,7 @@ class Demo:
 
     def explain(self, key: str, units: list[dict[str, Any]]) -> None:
         for unit, leaf in self.disputed:
-            extra = document(unit, leaf, 900)
+            extra = document(self.council, unit, leaf, 900)
             self.council.attach_evidence(key, unit, leaf, extra, officer(unit))
             state = self.council.score(key, unit, leaf)
             self.council.file_explanation(

@@ -12,7 +12,7 @@ from domain.blob import Blob
 from domain.errors import NotFoundError
 from domain.ids import blob_id
 from domain.score import Score
-from domain.values import Actor, Context, Document
+from domain.values import Actor, Context, Document, Role
 
 META = ("number", "issued_on", "issuer")
 
@@ -30,6 +30,15 @@ class EvidenceServices(CouncilBase):
                             **{k: metadata.get(k, "") for k in META})
         score.attach_evidence(document, rnd, ctx)
         return self._score_receipt(score, self._save(score, blob))
+
+    def store_evidence(self, stream: BinaryIO, media_type: str, actor: Actor,
+                       request_id: str | None = None) -> dict[str, Any]:
+        """Store a unit's file without attaching it yet (one document often backs several leaves of a form)."""
+        actor.require_role(Role.UNIT)
+        ctx = self.context(actor, request_id)
+        stored = self.blobs.put(stream, media_type)
+        self._save(self._blob_for_upload(stored.sha256, stored.media_type, stored.size, ctx))
+        return {"sha256": stored.sha256, "size": stored.size, "media_type": stored.media_type}
 
     def attach_stored_evidence(self, key: str, unit: str, leaf: str, sha256: str, name: str,
                                metadata: Mapping[str, str], actor: Actor, request_id: str | None = None) -> Receipt:

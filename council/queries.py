@@ -52,9 +52,9 @@ class QueryServices(CouncilBase):
         rnd.unit(unit)
         found = []
         for leaf in rnd.framework.leaves():
-            stream = score_id(key, unit, leaf.code)
-            if self.recorder.select_events(stream, limit=1):
-                found.append(as_dict(self.repository.get(stream, deepcopy_from_cache=False)))
+            score = self._peek(score_id(key, unit, leaf.code))
+            if score is not None:
+                found.append(as_dict(score))
         return found
 
     def results(self, key: str, reader: Actor | None = None) -> dict[str, Any]:

@@ -66,7 +66,5 @@ class SelfAssessmentServices(CouncilBase):
         return self._save(dossier)[-1]
 
     def _is_complete(self, key: str, unit: str, leaf: str) -> bool:
-        stream = score_id(key, unit, leaf)
-        if not self.recorder.select_events(stream, limit=1):
-            return False
-        return bool(self.repository.get(stream, deepcopy_from_cache=False).is_complete)
+        score = self._peek(score_id(key, unit, leaf))
+        return score is not None and bool(score.is_complete)
