@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from domain.errors import NotFoundError
 from domain.framework import Framework
 from domain.ids import score_id
 from domain.integrity import canonical, first_broken, payload_of
-from domain.score import Score, as_dict
+from domain.score import Score
 from domain.values import Actor, Role
 
 
@@ -91,4 +92,18 @@ def _entry(event: Any, before: Decimal | None, after: Decimal | None) -> dict[st
         or payload.get("explanation") or payload.get("note") or "",
         "points_before": before, "points_after": after, "data": payload,
         "prev_hash": event.prev_hash, "hash": event.hash,
+    }
+
+
+def as_dict(score: Score) -> dict[str, Any]:
+    """The plain state of a score, as the services hand it out."""
+    return {
+        "round": score.round_key, "unit": score.unit, "leaf": score.leaf, "field": score.field,
+        "method": score.method, "max_points": score.max_points, "self_points": score.self_points,
+        "proposed_points": score.proposed_points, "adjusted_points": score.adjusted_points,
+        "points": score.points, "final_points": score.final_points, "status": score.status,
+        "evidence": [asdict(doc) for doc in score.evidence.values()],
+        "missing_evidence_note": score.missing_evidence_note,
+        "explanations": dict(score.explanations), "preliminary_accepted": score.preliminary_accepted,
+        "version": score.version, "hash": score.last_hash,
     }

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from decimal import Decimal
-from typing import Any
 
 from domain.base import ChainedAggregate
 from domain.errors import (
@@ -333,16 +331,3 @@ def _require_reason(text: str, what: str) -> None:
     if blank(text):
         raise ReasonRequiredError(f"{what} needs a reason")
 
-
-def as_dict(score: Score) -> dict[str, Any]:
-    """The plain state of a score, as services hand it out."""
-    return {
-        "round": score.round_key, "unit": score.unit, "leaf": score.leaf, "field": score.field,
-        "method": score.method, "max_points": score.max_points, "self_points": score.self_points,
-        "proposed_points": score.proposed_points, "adjusted_points": score.adjusted_points,
-        "points": score.points, "final_points": score.final_points, "status": score.status,
-        "evidence": [asdict(doc) for doc in score.evidence.values()],
-        "missing_evidence_note": score.missing_evidence_note,
-        "explanations": dict(score.explanations), "preliminary_accepted": score.preliminary_accepted,
-        "version": score.version, "hash": score.last_hash,
-    }

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from council.queries import as_dict
 from domain.ids import score_id
-from domain.score import as_dict
 from tests.builders import MOJ_MEMBER, SECRETARIAT, document, full_self_assessment, officer, open_round
 
 D = Decimal
