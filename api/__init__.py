@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import evidence, frameworks, health, integrity, problems, rounds, scores
+from api import evidence, frameworks, health, integrity, problems, rounds, schemas, scores
 from api.services import Services
 from council import bootstrap
 from council.application import utcnow
@@ -39,6 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = bootstrap.settings(env)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
     api = problems.ProblemApi(app)
+    api.register_field(schemas.Points, "string", "decimal")
+    api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, integrity.blp):
         api.register_blueprint(blueprint)

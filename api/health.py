@@ -13,6 +13,7 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Li
 
 @blp.route("")
 class Health(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, str]:
         council().recorder.max_notification_id()

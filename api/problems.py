@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
 from flask import Flask, Response, json
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, Schema, fields
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -29,8 +32,35 @@ def problem(status: int, type_: str, title: str, detail: str = "", headers: dict
     return response
 
 
+class ProblemSchema(Schema):
+    """RFC 9457 problem details; some types add members (`errors`, `current_version`, `leaves`, …)."""
+
+    class Meta:
+        unknown = INCLUDE  # documented as open: extension members are part of the standard
+
+    type = fields.Str(required=True, metadata={"example": "version-conflict"})
+    title = fields.Str(required=True)
+    status = fields.Int(required=True)
+    detail = fields.Str()
+    errors = fields.Dict(metadata={"description": "per-field messages of a validation-error"})
+
+
 class ProblemApi(Api):
-    """flask-smorest's Api, answering its own errors (validation included) as problem+json."""
+    """flask-smorest's Api, answering and documenting its errors (validation included) as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        """flask-smorest's default responses, with the problem+json media type they really have."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500

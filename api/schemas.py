@@ -29,6 +29,13 @@ class Points(fields.Field):
         return None if value is None else str(value)
 
 
+class Percent(fields.Field):
+    """A percentage or average shown with two decimals, as a string like points ("97.06")."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
 class ReceiptSchema(Schema):
     stream = fields.UUID(required=True)
     version = fields.Int(required=True)
@@ -251,7 +258,7 @@ class SurveyImportSchema(Schema):
 class UnitResultSchema(Schema):
     unit = fields.Nested(UnitSchema)
     fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.Str(), values=Points())
-    components = fields.Dict(keys=fields.Str(), values=fields.Decimal(places=2, as_string=True))
+    components = fields.Dict(keys=fields.Str(), values=Percent())
     index = Points()
     rank = fields.Int(allow_none=True)
     group = fields.Str(allow_none=True)
@@ -261,7 +268,7 @@ class ResultsSchema(Schema):
     round = fields.Str()
     phase = fields.Str()
     units = fields.List(fields.Nested(UnitResultSchema))
-    averages = fields.Dict(keys=fields.Str(), values=fields.Decimal(places=2, as_string=True))
+    averages = fields.Dict(keys=fields.Str(), values=Percent())
 
 
 class FrameworkSummarySchema(Schema):
