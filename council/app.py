@@ -10,8 +10,9 @@ from council.principals import PrincipalServices
 from council.queries import QueryServices
 from council.rounds import RoundServices
 from council.self_assessment import SelfAssessmentServices
+from council.views import ViewServices
 
 
 class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, EvidenceServices,
-              QueryServices, PrincipalServices, IntegrityServices):
+              QueryServices, PrincipalServices, IntegrityServices, ViewServices):
     """Commands load, call one aggregate method, save, and return receipts; queries replay streams."""

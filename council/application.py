@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from council import transcoding
 from council.config import Settings
 from council.evidence import EvidenceStore
+from domain.base import event_type
 from domain.dossier import Dossier
 from domain.errors import NotFoundError, VersionConflictError
 from domain.ids import dossier_id, round_id, score_id
@@ -25,11 +26,6 @@ from domain.values import Actor, Context
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def event_type(event: Any) -> str:
-    """The name people see for an event: the last part of its pinned topic (`council-adjusted`)."""
-    return str(type(event).TOPIC).rsplit(":", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -52,6 +48,7 @@ class CouncilBase(Application):
     def __init__(self, env: dict[str, str] | None = None, clock: Callable[[], datetime] = utcnow,
                  blobs: EvidenceStore | None = None) -> None:
         self.clock = clock
+        self.view_env = dict(env or {})
         self.blobs = blobs or Settings().evidence_store()
         super().__init__(env)
 

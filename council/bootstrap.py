@@ -10,6 +10,7 @@ from council import schema
 from council.app import Council
 from council.application import utcnow
 from council.config import Settings
+from projections.runner import open_view
 
 
 def settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -31,4 +32,15 @@ def init_db(env: Mapping[str, str] | None = None) -> str:
     app.close()
     schema.protect_events(config, table)
     schema.create_idempotency_table(config)
+    create_views(config.persistence_env(create_table=True))
     return config.database_url
+
+
+def create_views(env: dict[str, str]) -> None:
+    """The views' registry, tracking table and the tables of the generation readers use."""
+    view = open_view(env, generation=1)
+    view.create_tracking_table()
+    view.create_registry()
+    view.generation = view.active_generation()
+    view.create_view_tables()
+    view.close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from council.application import CouncilBase, event_type
+from council.application import CouncilBase
+from domain.base import event_type
 from domain.integrity import GENESIS, first_broken, recompute
 
 PAGE = 1000

@@ -7,14 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from council.application import CouncilBase, event_type
-from domain import results
+from council.application import CouncilBase
+from domain.base import event_type, reason_of
 from domain.errors import NotFoundError
 from domain.framework import Framework
 from domain.ids import score_id
 from domain.integrity import canonical, first_broken, payload_of
 from domain.score import Score
-from domain.values import Actor, Role
+from domain.values import Actor
 
 
 class QueryServices(CouncilBase):
@@ -58,28 +58,11 @@ class QueryServices(CouncilBase):
                 found.append(as_dict(score))
         return found
 
-    def results(self, key: str, reader: Actor | None = None) -> dict[str, Any]:
-        """Index, components, rank and group per unit, computed from the final (or current) points.
-        Units read the results once published; the Secretariat, the Council and inspectors at any time."""
-        rnd = self._round(key)
-        if reader is not None and not (reader.role == Role.UNIT and rnd.phase == "published"):
-            reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
-        points: dict[str, dict[str, Decimal]] = {}
-        for unit in rnd.units:
-            points[unit] = {s["leaf"]: _counted(s) for s in self.unit_scores(key, unit)}
-        unit_results = results.compute(rnd.framework, list(rnd.units.values()), points, rnd.thresholds)
-        return {"round": key, "phase": rnd.phase, "units": unit_results, "averages": results.averages(unit_results)}
-
     def _events(self, key: str, unit: str, leaf: str) -> list[Any]:
         events = list(self.events.get(score_id(key, unit, leaf)))
         if not events:
             raise NotFoundError(f"no score recorded for {key}/{unit}/{leaf}")
         return events
-
-
-def _counted(state: dict[str, Any]) -> Decimal:
-    value = state["final_points"] if state["final_points"] is not None else state["points"]
-    return value if value is not None else Decimal("0.00")
 
 
 def _entry(event: Any, before: Decimal | None, after: Decimal | None) -> dict[str, Any]:
@@ -88,8 +71,7 @@ def _entry(event: Any, before: Decimal | None, after: Decimal | None) -> dict[st
     return {
         "version": event.originator_version, "type": event_type(event), "recorded_at": event.timestamp,
         "actor": canonical(actor), "request_id": payload.pop("request_id"),
-        "reason": payload.get("reason") or payload.get("comment") or payload.get("argument")
-        or payload.get("explanation") or payload.get("note") or "",
+        "reason": reason_of(event),
         "points_before": before, "points_after": after, "data": payload,
         "prev_hash": event.prev_hash, "hash": event.hash,
     }

@@ -43,3 +43,16 @@ class ChainedAggregate(Aggregate):
         timestamp: datetime = kwargs.pop("timestamp")
         digest = event_hash(self.id, self.version + 1, event_class.TOPIC, timestamp, kwargs, self.last_hash)
         super().trigger_event(event_class, timestamp=timestamp, prev_hash=self.last_hash, hash=digest, **kwargs)
+
+
+REASON_FIELDS = ("reason", "comment", "argument", "explanation", "note")
+
+
+def event_type(event: Any) -> str:
+    """The name people see for an event: the last part of its pinned topic (`council-adjusted`)."""
+    return str(type(event).TOPIC).rsplit(":", 1)[-1]
+
+
+def reason_of(event: Any) -> str:
+    """The why of an event, whichever field its kind keeps it in."""
+    return next((str(value) for name in REASON_FIELDS if (value := getattr(event, name, None))), "")

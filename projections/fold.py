@@ -1,0 +1,120 @@
+"""The fold behind every view: events applied to cached aggregates, turned into rows (domain code only)."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.base import event_type, reason_of
+from domain.ids import round_id
+from domain.integrity import canonical
+from domain.round import Round
+from domain.score import OPEN, Score
+
+DECISIONS = {"explanation-accepted": "accepted", "explanation-rejected": "rejected"}
+
+
+@dataclass
+class Rows:
+    """What a batch of events changes: the last row per key wins; audit rows are appended."""
+
+    scores: dict[tuple[str, str, str], tuple[Any, ...]] = field(default_factory=dict)
+    rounds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    disputes: dict[tuple[str, str, str, str], tuple[Any, ...]] = field(default_factory=dict)
+    decisions: list[tuple[Any, ...]] = field(default_factory=list)
+    audit: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class Fold:
+    """Keeps the aggregates it has seen; an aggregate not seen yet (a runner restarted mid-log) is loaded
+    as of the version before the event, through `load`."""
+
+    def __init__(self, load: Callable[[UUID, int | None], Any], limit: int = 50_000) -> None:
+        self.load = load
+        self.limit = limit
+        self.cache: OrderedDict[UUID, Any] = OrderedDict()
+
+    def apply(self, position: int, event: Any, rows: Rows) -> None:
+        stream, version = event.originator_id, event.originator_version
+        before = self.cache.pop(stream, None)
+        if before is None and version > 1:
+            before = self.load(stream, version - 1)
+        points_before = getattr(before, "points", None)
+        aggregate = event.mutate(before)
+        self._remember(stream, aggregate)
+        rows.audit.append(audit_row(position, event, aggregate, points_before))
+        if isinstance(aggregate, Score):
+            rows.scores[(aggregate.round_key, aggregate.unit, aggregate.leaf)] = score_row(aggregate, event)
+            key = (aggregate.round_key, aggregate.unit, aggregate.leaf, getattr(event, "explanation_id", ""))
+            if event_type(event) == "explanation-filed":
+                closes = self._round(aggregate.round_key).closes_at("explanation", aggregate.unit)
+                rows.disputes[key] = filing_row(key, event, closes.isoformat())
+            elif event_type(event) in DECISIONS:
+                rows.decisions.append(decision_row(key, event))
+        elif isinstance(aggregate, Round):
+            rows.rounds[aggregate.key] = round_row(aggregate)
+
+    def _remember(self, stream: UUID, aggregate: Any) -> None:
+        self.cache[stream] = aggregate
+        if len(self.cache) > self.limit:
+            self.cache.popitem(last=False)
+
+    def _round(self, key: str) -> Round:
+        stream = round_id(key)
+        found = self.cache.get(stream)
+        return found if found is not None else self.load(stream, None)
+
+
+def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None) -> tuple[Any, ...]:
+    actor = event.actor
+    return (
+        position, str(event.originator_id), _text_attr(aggregate, "round_key") or _text_attr(aggregate, "key"),
+        _text_attr(aggregate, "unit"), _text_attr(aggregate, "leaf"), event.originator_version,
+        event_type(event), actor.id, str(actor.role.value if hasattr(actor.role, "value") else actor.role),
+        event.timestamp.isoformat(), _text(points_before), _text(getattr(aggregate, "points", None)),
+        reason_of(event), event.hash,
+    )
+
+
+def score_row(score: Score, event: Any) -> tuple[Any, ...]:
+    return (
+        score.round_key, score.unit, score.leaf, score.field, score.method, _text(score.max_points),
+        _text(score.self_points), _text(score.proposed_points), _text(score.adjusted_points), _text(score.points),
+        _text(score.final_points), score.status, len(score.evidence),
+        sum(1 for state in score.explanations.values() if state == OPEN), score.version,
+        event.timestamp.isoformat(),
+    )
+
+
+def round_row(round_: Round) -> tuple[Any, ...]:
+    units = [canonical(unit) for unit in round_.units.values()]
+    return (round_.key, round_.year, round_.level, round_.phase, json.dumps(units, ensure_ascii=False),
+            json.dumps(canonical(round_.thresholds)), json.dumps(round_.framework_data, ensure_ascii=False),
+            round_.version)
+
+
+def filing_row(key: tuple[str, str, str, str], event: Any, window_closes_at: str) -> tuple[Any, ...]:
+    """(round, unit, leaf, id, state, argument, requested_points, filed_at, filed_by, window_closes_at)."""
+    return (*key, "open", event.argument, _text(event.requested_points), event.timestamp.isoformat(),
+            event.actor.id, window_closes_at)
+
+
+def decision_row(key: tuple[str, str, str, str], event: Any) -> tuple[Any, ...]:
+    """(state, decided_at, decided_by, reason, decided_points, *key) for the UPDATE of a filed explanation."""
+    return (DECISIONS[event_type(event)], event.timestamp.isoformat(), event.actor.id, event.reason,
+            _text(getattr(event, "points", None)), *key)
+
+
+def _text_attr(aggregate: Any, name: str) -> str | None:
+    """A plain text attribute of the aggregate (Round.unit is a method, not a unit code)."""
+    value = getattr(aggregate, name, None)
+    return value if isinstance(value, str) else None
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,118 @@
+"""The projection and its runner: read the log in pages, fold each page into rows, write rows and tracking
+in one transaction. The same loop follows the log live, catches up on a read, and rebuilds."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    Tracking,
+)
+from eventsourcing.projection import Projection
+from psycopg_pool import PoolTimeout
+
+from projections.fold import Fold, Rows
+from projections.views import CouncilView, PostgresCouncilView, SQLiteCouncilView
+
+log = logging.getLogger(__name__)
+OUTAGES = (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError)
+PAGE = 2000
+
+
+class CouncilProjection(Projection[Any]):
+    """Every view of the council from one fold of the log."""
+
+    name = "council"
+
+    def __init__(self, view: CouncilView, load: Callable[[UUID, int | None], Any]) -> None:
+        super().__init__(view)
+        self.fold = Fold(load)
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.process_batch([(tracking.notification_id, domain_event)])
+
+    def process_batch(self, events: Sequence[tuple[int, Any]]) -> None:
+        rows = Rows()
+        for position, event in events:
+            self.fold.apply(position, event, rows)
+        self.view.apply(rows, Tracking("council", events[-1][0]))
+
+    def forget(self) -> None:
+        """After a failed batch the cached aggregates may be ahead of the view: start them afresh."""
+        self.fold.cache.clear()
+
+
+def open_view(env: dict[str, str], generation: int | None = None) -> CouncilView:
+    """A view on the Council's database, at the generation readers use unless told otherwise."""
+    factory = InfrastructureFactory.construct(env=_view_env(env))
+    cls = SQLiteCouncilView if env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else PostgresCouncilView
+    view: CouncilView = factory.tracking_recorder(cls)  # type: ignore[assignment]
+    view.generation = generation if generation is not None else view.active_generation()
+    return view
+
+
+def _view_env(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "CREATE_TABLE": "n", "APPLICATION_RECORDER_TOPIC": ""}
+
+
+class Runner:
+    """Applies the log to a view page by page; exactly once because rows and tracking commit together."""
+
+    def __init__(self, app: Any, view: CouncilView, page: int = PAGE, follow_active: bool = True) -> None:
+        self.app, self.view, self.page, self.follow_active = app, view, page, follow_active
+        self.projection = CouncilProjection(view, self._load)
+        self.lock = threading.Lock()
+
+    def _load(self, stream: UUID, version: int | None) -> Any:
+        return self.app.repository.get(stream, version=version)
+
+    def lag(self) -> int:
+        return max((self.app.recorder.max_notification_id() or 0) - self.view.position(), 0)
+
+    def catch_up(self, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Apply pages until the log (or `until`) is reached; returns the view's position."""
+        with self.lock:
+            self._follow_active_generation()
+            position = self.view.position()
+            while until is None or position < until:
+                page = self.app.recorder.select_notifications(start=position + 1, limit=self.page)
+                if not page:
+                    break
+                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in page]
+                try:
+                    self.projection.process_batch(events)
+                except IntegrityError:
+                    # Another runner applied (some of) these first: nothing is lost, start from its position.
+                    self.projection.forget()
+                    position = self.view.position()
+                    continue
+                position = page[-1].id
+                if progress is not None:
+                    progress(len(page))
+            return position
+
+    def _follow_active_generation(self) -> None:
+        """After a rebuild switched readers to new tables, live runners write there too."""
+        if self.follow_active and (active := self.view.active_generation()) != self.view.generation:
+            self.view.generation = active
+            self.projection.forget()
+
+    def run(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Follow the log until `stop` is set; a lost database connection is retried, not fatal."""
+        while not stop.is_set():
+            try:
+                self.catch_up()
+            except OUTAGES as error:  # the database went away: the position is in the view, try again shortly
+                self.projection.forget()
+                log.warning("projection runner: %s; retrying", error)
+            stop.wait(interval)
