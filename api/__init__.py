@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import evidence, frameworks, health, integrity, problems, rounds, schemas, scores
+from api import evidence, frameworks, health, integrity, problems, readmodels, rounds, schemas, scores
 from api.services import Services
 from council import bootstrap
 from council.application import utcnow
@@ -42,7 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_field(schemas.Points, "string", "decimal")
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
-    for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, integrity.blp):
+    for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, readmodels.blp,
+                      integrity.blp):
         api.register_blueprint(blueprint)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.
     app.config.setdefault("MAX_CONTENT_LENGTH", settings.evidence_max_bytes + 2**16)

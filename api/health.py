@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,6 +17,5 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Li
 class Health(MethodView):
     @blp.doc(security=[])
     @blp.response(200, HealthSchema)
-    def get(self) -> dict[str, str]:
-        council().recorder.max_notification_id()
-        return {"status": "ok", "database": "ok"}
+    def get(self) -> dict[str, Any]:
+        return {"status": "ok", "database": "ok", "projection_lag": council().view_status()["lag"]}

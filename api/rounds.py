@@ -12,7 +12,6 @@ from api.schemas import (
     ExtensionSchema,
     PhaseSchema,
     ReceiptSchema,
-    ResultsSchema,
     RoundOpenSchema,
     RoundSchema,
     SurveyImportSchema,
@@ -54,13 +53,6 @@ class Extensions(MethodView):
     def post(self, data: dict[str, Any], round_key: str) -> Receipt:
         return council().extend_window(round_key, data["window"], data["closes_at"], data["reason"], actor(),
                                        unit=data["unit"])
-
-
-@blp.route("/<round_key>/results")
-class Results(MethodView):
-    @blp.response(200, ResultsSchema)
-    def get(self, round_key: str) -> dict[str, Any]:
-        return council().results(round_key, reader=actor())
 
 
 @blp.route("/<round_key>/survey-results")

@@ -26,7 +26,7 @@ class Points(fields.Field):
             raise ValidationError(str(error)) from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else str(value)
+        return None if value is None else str(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
 class Percent(fields.Field):
@@ -190,6 +190,7 @@ class HistorySchema(Schema):
 class HealthSchema(Schema):
     status = fields.Str()
     database = fields.Str()
+    projection_lag = fields.Int(metadata={"description": "events the views have yet to apply"})
 
 
 class EvidenceFormSchema(Schema):
@@ -310,3 +311,80 @@ class ReceiptCheckSchema(Schema):
 class ReceiptVerdictSchema(Schema):
     valid = fields.Bool()
     reason = fields.Str()
+
+
+FORMATS = ("json", "csv", "xlsx")
+
+
+class ReadQuerySchema(Schema):
+    after = fields.Int(validate=validate.Range(min=0),
+                       metadata={"description": "notification id of your own write: wait (bounded) until the "
+                                                "views include it"})
+
+
+class ResultsQuerySchema(ReadQuerySchema):
+    format = fields.Str(load_default="json", validate=validate.OneOf(FORMATS))
+
+
+class AuditQuerySchema(ResultsQuerySchema):
+    round = fields.Str()
+    unit = fields.Str()
+    leaf = fields.Str()
+    actor = fields.Str()
+    type = fields.Str()
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+    cursor = fields.Int(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AuditItemSchema(Schema):
+    position = fields.Int()
+    stream = fields.Str()
+    round_key = fields.Str(allow_none=True)
+    unit = fields.Str(allow_none=True)
+    leaf = fields.Str(allow_none=True)
+    version = fields.Int()
+    type = fields.Str()
+    actor = fields.Str()
+    role = fields.Str()
+    recorded_at = fields.Str()
+    points_before = Points(allow_none=True)
+    points_after = Points(allow_none=True)
+    reason = fields.Str()
+    hash = fields.Str()
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditItemSchema))
+    next_cursor = fields.Int(allow_none=True)
+
+
+class DisputesQuerySchema(ReadQuerySchema):
+    unit = fields.Str()
+    state = fields.Str(validate=validate.OneOf(["open", "accepted", "rejected"]))
+
+
+class DisputeSchema(Schema):
+    round_key = fields.Str()
+    unit = fields.Str()
+    leaf = fields.Str()
+    explanation_id = fields.Str()
+    state = fields.Str()
+    argument = fields.Str()
+    requested_points = Points(allow_none=True)
+    filed_at = fields.Str()
+    filed_by = fields.Str()
+    window_closes_at = fields.Str(allow_none=True)
+    decided_at = fields.Str(allow_none=True)
+    decided_by = fields.Str(allow_none=True)
+    decision_reason = fields.Str(allow_none=True)
+    decided_points = Points(allow_none=True)
+
+
+class ViewStatusSchema(Schema):
+    name = fields.Str()
+    generation = fields.Int()
+    position = fields.Int()
+    head = fields.Int()
+    lag = fields.Int()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from council import bootstrap, report
+from council import bootstrap, projection_cli, report
 from council import units as unit_lists
 from council.app import Council
 from council.config import ConfigError
@@ -126,6 +126,7 @@ def parser() -> argparse.ArgumentParser:
     server.add_argument("--config", default="gunicorn.conf.py", help="gunicorn settings file")
     server.set_defaults(run=serve)
     _principal_commands(commands)
+    projection_cli.add_commands(commands)
     return root
 
 

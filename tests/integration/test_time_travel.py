@@ -4,7 +4,7 @@ one microsecond before it, after the last; version 0, N and beyond. On SQLite an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -85,7 +85,7 @@ def test_as_of_exactly_at_an_event_includes_it_and_one_microsecond_before_exclud
 def test_the_cut_is_an_instant_whatever_the_time_zone_of_as_of(council, story):
     at_utc = story.times[1]
     assert at_utc.utcoffset() == timedelta(0)
-    for zone in (ICT, timezone(timedelta(hours=-5)), timezone.utc):
+    for zone in (ICT, timezone(timedelta(hours=-5)), UTC):
         same_instant = at_utc.astimezone(zone)
         assert versions(council.history(story.key, "01", LEAF, as_of=same_instant)) == [1, 2, 3, 4]
         assert versions(council.history(story.key, "01", LEAF, as_of=same_instant - MICROSECOND)) == [1, 2, 3]
