@@ -9,7 +9,7 @@ from typing import Any
 
 from council.application import CouncilBase
 from domain.base import event_type, reason_of
-from domain.errors import NotFoundError
+from domain.errors import InvalidQueryError, NotFoundError
 from domain.framework import Framework
 from domain.ids import score_id
 from domain.integrity import canonical, first_broken, payload_of
@@ -33,6 +33,8 @@ class QueryServices(CouncilBase):
         `reader` (from the API) must be allowed to read the unit; None is the trusted local caller."""
         if reader is not None:
             reader.require_reader(unit)
+        if as_of is not None and as_of.tzinfo is None:
+            raise InvalidQueryError("as_of needs a time zone (e.g. 2025-03-10T09:00:00+07:00)")
         events = self._events(key, unit, leaf)
         score: Score | None = None
         entries = []

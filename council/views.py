@@ -41,6 +41,7 @@ class ViewServices(CouncilBase):
         """The view, caught up to the log as it is now (bounded in time); a view that cannot reach
         `min_position` (a client's own write) in time is a 503, never a silently stale answer."""
         runner, started = self.runner, time.monotonic()
+        runner.follow()
         head = self.recorder.max_notification_id() or 0
         target = max(head, min_position or 0)
         while runner.view.position() < target and time.monotonic() - started < READ_DEADLINE:
@@ -111,6 +112,7 @@ class ViewServices(CouncilBase):
         return [dict(row) for row in rows]
 
     def view_status(self) -> dict[str, Any]:
+        self.runner.follow()
         view = self.runner.view
         head, position = self.recorder.max_notification_id() or 0, view.position()
         return {"name": "council", "generation": view.generation, "position": position, "head": head,

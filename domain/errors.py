@@ -156,3 +156,7 @@ class EvidenceTooLargeError(DomainError):
 
     type = "payload-too-large"
     status = 413
+
+
+class InvalidQueryError(DomainError):
+    type = "invalid-query"

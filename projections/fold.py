@@ -28,6 +28,15 @@ class Rows:
     disputes: dict[tuple[str, str, str, str], tuple[Any, ...]] = field(default_factory=dict)
     decisions: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
+    # The last (score, event) per key; turned into `scores` rows once, by `finish`, not once per event.
+    latest: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)
+
+    def finish(self) -> Rows:
+        """Build the score rows of the batch: the aggregate is as its key's last event left it."""
+        for key, (score, event) in self.latest.items():
+            self.scores[key] = score_row(score, event)
+        self.latest.clear()
+        return self
 
 
 class Fold:
@@ -47,15 +56,17 @@ class Fold:
         points_before = getattr(before, "points", None)
         aggregate = event.mutate(before)
         self._remember(stream, aggregate)
-        rows.audit.append(audit_row(position, event, aggregate, points_before))
+        kind = event_type(event)
+        rows.audit.append(audit_row(position, event, aggregate, points_before, kind))
         if isinstance(aggregate, Score):
-            rows.scores[(aggregate.round_key, aggregate.unit, aggregate.leaf)] = score_row(aggregate, event)
-            key = (aggregate.round_key, aggregate.unit, aggregate.leaf, getattr(event, "explanation_id", ""))
-            if event_type(event) == "explanation-filed":
-                closes = self._round(aggregate.round_key).closes_at("explanation", aggregate.unit)
-                rows.disputes[key] = filing_row(key, event, closes.isoformat())
-            elif event_type(event) in DECISIONS:
-                rows.decisions.append(decision_row(key, event))
+            rows.latest[(aggregate.round_key, aggregate.unit, aggregate.leaf)] = (aggregate, event)
+            if kind == "explanation-filed" or kind in DECISIONS:
+                key = (aggregate.round_key, aggregate.unit, aggregate.leaf, getattr(event, "explanation_id", ""))
+                if kind == "explanation-filed":
+                    closes = self._round(aggregate.round_key).closes_at("explanation", aggregate.unit)
+                    rows.disputes[key] = filing_row(key, event, closes.isoformat())
+                else:
+                    rows.decisions.append(decision_row(key, event))
         elif isinstance(aggregate, Round):
             rows.rounds[aggregate.key] = round_row(aggregate)
 
@@ -70,14 +81,17 @@ class Fold:
         return found if found is not None else self.load(stream, None)
 
 
-def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None) -> tuple[Any, ...]:
+def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None,
+              kind: str | None = None) -> tuple[Any, ...]:
     actor = event.actor
+    role = actor.role
+    points_after = getattr(aggregate, "points", None)
     return (
         position, str(event.originator_id), _text_attr(aggregate, "round_key") or _text_attr(aggregate, "key"),
         _text_attr(aggregate, "unit"), _text_attr(aggregate, "leaf"), event.originator_version,
-        event_type(event), actor.id, str(actor.role.value if hasattr(actor.role, "value") else actor.role),
-        event.timestamp.isoformat(), _text(points_before), _text(getattr(aggregate, "points", None)),
-        reason_of(event), event.hash,
+        kind or event_type(event), actor.id, str(role.value if hasattr(role, "value") else role),
+        event.timestamp.isoformat(), None if points_before is None else str(points_before),
+        None if points_after is None else str(points_after), reason_of(event), event.hash,
     )
 
 

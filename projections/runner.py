@@ -45,7 +45,7 @@ class CouncilProjection(Projection[Any]):
         rows = Rows()
         for position, event in events:
             self.fold.apply(position, event, rows)
-        self.view.apply(rows, Tracking("council", events[-1][0]))
+        self.view.apply(rows.finish(), Tracking("council", events[-1][0]))
 
     def forget(self) -> None:
         """After a failed batch the cached aggregates may be ahead of the view: start them afresh."""
@@ -82,7 +82,7 @@ class Runner:
     def catch_up(self, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Apply pages until the log (or `until`) is reached; returns the view's position."""
         with self.lock:
-            self._follow_active_generation()
+            self.follow()
             position = self.view.position()
             while until is None or position < until:
                 page = self.app.recorder.select_notifications(start=position + 1, limit=self.page)
@@ -101,7 +101,7 @@ class Runner:
                     progress(len(page))
             return position
 
-    def _follow_active_generation(self) -> None:
+    def follow(self) -> None:
         """After a rebuild switched readers to new tables, live runners write there too."""
         if self.follow_active and (active := self.view.active_generation()) != self.view.generation:
             self.view.generation = active

@@ -11,6 +11,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from projections.fold import Rows
 
+COPY_FROM = 50  # audit rows from which PostgreSQL gets them by COPY rather than INSERTs
 NAMES = ("rounds", "scores", "disputes", "audit")
 COLUMNS = {
     "rounds": "round_key TEXT PRIMARY KEY, year INTEGER, level TEXT, phase TEXT, units TEXT, thresholds TEXT, "
@@ -47,7 +48,13 @@ class CouncilView:
     datastore: Any
 
     def table(self, name: str) -> str:
+        return self.qualified(self.base(name))
+
+    def base(self, name: str) -> str:
         return f"council_{name}_g{self.generation}"
+
+    def qualified(self, table: str) -> str:
+        return table
 
     @property
     def tracking_name(self) -> str:
@@ -59,7 +66,7 @@ class CouncilView:
             for name in NAMES:
                 curs.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({COLUMNS[name].format(num=self.num)})")
                 for number, index in enumerate(INDEXES.get(name, ())):
-                    curs.execute(f"CREATE INDEX IF NOT EXISTS {self.table(name)}_i{number} "
+                    curs.execute(f"CREATE INDEX IF NOT EXISTS {self.base(name)}_i{number} "
                                  f"ON {self.table(name)} ({index})")
 
     def drop_view_tables(self) -> None:
@@ -76,19 +83,21 @@ class CouncilView:
     def create_registry(self) -> None:
         """Which generation of the tables readers use: one row, switched when a rebuild is done."""
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute("CREATE TABLE IF NOT EXISTS council_views (name TEXT PRIMARY KEY, generation INTEGER)")
-            curs.execute(self._sql("INSERT INTO council_views VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"),
+            registry = self.qualified("council_views")
+            curs.execute(f"CREATE TABLE IF NOT EXISTS {registry} (name TEXT PRIMARY KEY, generation INTEGER)")
+            curs.execute(self._sql(f"INSERT INTO {registry} VALUES (%s, %s) ON CONFLICT (name) DO NOTHING"),
                          ["council", 1])
 
     def active_generation(self) -> int:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._sql("SELECT generation FROM council_views WHERE name = %s"), ["council"])
+            registry = self.qualified("council_views")
+            curs.execute(self._sql(f"SELECT generation FROM {registry} WHERE name = %s"), ["council"])
             row = curs.fetchone()
         return int(row["generation"]) if row else 1
 
     def switch_to(self, generation: int) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._sql("UPDATE council_views SET generation = %s WHERE name = %s"),
+            curs.execute(self._sql(f"UPDATE {self.qualified('council_views')} SET generation = %s WHERE name = %s"),
                          [generation, "council"])
 
     def position(self) -> int:
@@ -109,9 +118,12 @@ class CouncilView:
                     "decision_reason = %s, decided_points = %s "
                     "WHERE round_key = %s AND unit = %s AND leaf = %s AND explanation_id = %s"), rows.decisions)
             if rows.audit:
-                marks = ", ".join(["%s"] * 14)
-                curs.executemany(self._sql(f"INSERT INTO {self.table('audit')} VALUES ({marks})"), rows.audit)
+                self._insert_audit(curs, rows.audit)
             self._insert_tracking(curs, Tracking(self.tracking_name, tracking.notification_id))  # type: ignore
+
+    def _insert_audit(self, curs: Any, rows: list[tuple[Any, ...]]) -> None:
+        marks = ", ".join(["%s"] * 14)
+        curs.executemany(self._sql(f"INSERT INTO {self.table('audit')} VALUES ({marks})"), rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.datastore.transaction(commit=False) as curs:
@@ -144,3 +156,17 @@ class SQLiteCouncilView(CouncilView, SQLiteTrackingRecorder):
 class PostgresCouncilView(CouncilView, PostgresTrackingRecorder):
     param = "%s"
     num = "NUMERIC(7, 2)"
+
+    def qualified(self, table: str) -> str:
+        """In the Council's schema, like the library's own tables (never whatever search_path says)."""
+        return f'"{self.datastore.schema}"."{table}"'
+
+    def _insert_audit(self, curs: Any, rows: list[tuple[Any, ...]]) -> None:
+        """COPY, not one INSERT per row: the same rows (text parsed by the server as the INSERT's parameters
+        are; a position already there fails the same way), several times faster for a page of the log."""
+        if len(rows) < COPY_FROM:
+            super()._insert_audit(curs, rows)
+            return
+        with curs.copy(f"COPY {self.table('audit')} ({', '.join(all_columns('audit'))}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
