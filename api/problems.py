@@ -88,7 +88,8 @@ def _flatten(messages: dict[str, Any]) -> dict[str, Any]:
 def domain_error(error: DomainError) -> Response:
     details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, list))}
     title = error.type.replace("-", " ").capitalize()
-    return problem(error.status, error.type, title, str(error), **details)
+    headers = {"Retry-After": "1"} if error.status == 503 else None
+    return problem(error.status, error.type, title, str(error), headers=headers, **details)
 
 
 def unavailable(error: Exception) -> Response:

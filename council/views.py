@@ -11,7 +11,7 @@ from typing import Any
 
 from council.application import CouncilBase
 from domain import results
-from domain.errors import DomainError, NotFoundError
+from domain.errors import DomainError, InvalidQueryError, NotFoundError
 from domain.framework import Framework
 from domain.values import Actor, Role, Unit
 from projections.runner import Runner, open_view
@@ -43,7 +43,9 @@ class ViewServices(CouncilBase):
         runner, started = self.runner, time.monotonic()
         runner.follow()
         head = self.recorder.max_notification_id() or 0
-        target = max(head, min_position or 0)
+        if (min_position or 0) > head:
+            raise InvalidQueryError(f"after={min_position}: the log ends at {head}; no such write yet")
+        target = head
         while runner.view.position() < target and time.monotonic() - started < READ_DEADLINE:
             runner.catch_up(until=target)
         if runner.view.position() < (min_position or 0):

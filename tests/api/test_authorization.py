@@ -138,6 +138,14 @@ ROWS = [
     Row("evidence-store", "POST", "/api/v1/evidence", frozenset({OWN_OFFICER, OTHER_OFFICER}), upload=True),
     Row("evidence-download", "GET", "/api/v1/evidence/{sha256}",
         frozenset({SECRETARIAT_, COUNCIL_FIELD, COUNCIL_OUTSIDE, INSPECTOR, OWN_OFFICER}), stranger_status=404),
+    # Unit officers read the audit trail and disputes of their own unit only (filtered to it when they name none).
+    Row("audit", "GET", "/api/v1/audit", PRINCIPALS - {ADMIN_},
+        query="round=2024-province"),
+    Row("audit-of-a-unit", "GET", "/api/v1/audit", READERS - {OWN_MINISTRY}, query="round=2024-province&unit=01"),
+    Row("disputes", "GET", "/api/v1/rounds/{round_key}/disputes", PRINCIPALS - {ADMIN_}),
+    Row("disputes-of-a-unit", "GET", "/api/v1/rounds/{round_key}/disputes", READERS - {OWN_MINISTRY},
+        query="unit=01"),
+    Row("view-status", "GET", "/api/v1/views", frozenset({ADMIN_, INSPECTOR, SECRETARIAT_})),
     Row("verify", "GET", "/api/v1/verify", frozenset({INSPECTOR, SECRETARIAT_, ADMIN_}), query="round=2024-province"),
     Row("receipt-verify", "POST", "/api/v1/receipts/verify", PRINCIPALS, json=lambda s: s.receipt),
 ]
