@@ -64,11 +64,16 @@ class Audit(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         filters = {"round_key": query.get("round"), **{k: query.get(k) for k in
                                                        ("unit", "leaf", "actor", "type", "since", "until")}}
-        page = council().audit(filters, actor(), cursor=query["cursor"], limit=query["limit"],
-                               min_position=query.get("after"))
+        services, who = council(), actor()
+        page = services.audit(filters, who, cursor=query["cursor"], limit=query["limit"],
+                              min_position=query.get("after"))
         if query["format"] == "json":
             return page
-        return export(query["format"], "audit", *exports.audit_rows(page["items"]))
+        items = page["items"]  # an export holds every matching row from the cursor on, not one page
+        while page["next_cursor"] is not None:
+            page = services.audit(filters, who, cursor=page["next_cursor"], limit=1000)
+            items += page["items"]
+        return export(query["format"], "audit", *exports.audit_rows(items))
 
 
 @blp.route("/rounds/<round_key>/disputes")

@@ -6,6 +6,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,7 @@ class Rows:
     rounds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     disputes: dict[tuple[str, str, str, str], tuple[Any, ...]] = field(default_factory=dict)
     decisions: list[tuple[Any, ...]] = field(default_factory=list)
+    windows: list[tuple[Any, ...]] = field(default_factory=list)
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     # The last (score, event) per key; turned into `scores` rows once, by `finish`, not once per event.
     latest: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)
@@ -64,11 +66,15 @@ class Fold:
                 key = (aggregate.round_key, aggregate.unit, aggregate.leaf, getattr(event, "explanation_id", ""))
                 if kind == "explanation-filed":
                     closes = self._round(aggregate.round_key).closes_at("explanation", aggregate.unit)
-                    rows.disputes[key] = filing_row(key, event, closes.isoformat())
+                    rows.disputes[key] = filing_row(key, event, closes.astimezone(UTC).isoformat())
                 else:
                     rows.decisions.append(decision_row(key, event))
         elif isinstance(aggregate, Round):
             rows.rounds[aggregate.key] = round_row(aggregate)
+            if event_type(event) == "window-extended" and event.window == "explanation":
+                units = [event.unit] if event.unit else list(aggregate.units)
+                rows.windows += [(aggregate.closes_at("explanation", unit).astimezone(UTC).isoformat(),
+                                  aggregate.key, unit) for unit in units]
 
     def _remember(self, stream: UUID, aggregate: Any) -> None:
         self.cache[stream] = aggregate

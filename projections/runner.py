@@ -92,9 +92,13 @@ class Runner:
                 try:
                     self.projection.process_batch(events)
                 except IntegrityError:
-                    # Another runner applied (some of) these first: nothing is lost, start from its position.
+                    # Another runner applied (some of) these first: nothing is lost, go on from its position.
+                    # A conflict that does not move the position is not a race: let it surface.
                     self.projection.forget()
-                    position = self.view.position()
+                    moved = self.view.position()
+                    if moved == position:
+                        raise
+                    position = moved
                     continue
                 position = page[-1].id
                 if progress is not None:

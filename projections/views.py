@@ -117,6 +117,9 @@ class CouncilView:
                     f"UPDATE {self.table('disputes')} SET state = %s, decided_at = %s, decided_by = %s, "
                     "decision_reason = %s, decided_points = %s "
                     "WHERE round_key = %s AND unit = %s AND leaf = %s AND explanation_id = %s"), rows.decisions)
+            if rows.windows:  # an extension of the explanation window moves the close of filed explanations
+                curs.executemany(self._sql(f"UPDATE {self.table('disputes')} SET window_closes_at = %s "
+                                           "WHERE round_key = %s AND unit = %s"), rows.windows)
             if rows.audit:
                 self._insert_audit(curs, rows.audit)
             self._insert_tracking(curs, Tracking(self.tracking_name, tracking.notification_id))  # type: ignore
