@@ -24,7 +24,25 @@ class DataclassAsDict(Transcoding):
         return self.type.from_dict(data)  # type: ignore[attr-defined]
 
 
+class ActorAsDict(DataclassAsDict):
+    """Actors repeat in almost every event: decoded once per distinct actor (they are immutable)."""
+
+    def __init__(self) -> None:
+        super().__init__(Actor, "actor")
+        self.known: dict[tuple[Any, ...], Actor] = {}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        key = (data["id"], data["role"], data.get("unit"), tuple(data.get("fields") or ()), data.get("ministry"))
+        found = self.known.get(key)
+        if found is None:
+            found = Actor.from_dict(data)
+            if len(self.known) < 100_000:  # bounded: principals are few, but never trust a log to be small
+                self.known[key] = found
+        return found
+
+
 def register(transcoder: JSONTranscoder) -> None:
     # The names are stored in every event: never change them, add new ones.
-    for cls, name in ((Actor, "actor"), (Document, "document"), (Unit, "unit"), (Window, "window")):
+    transcoder.register(ActorAsDict())
+    for cls, name in ((Document, "document"), (Unit, "unit"), (Window, "window")):
         transcoder.register(DataclassAsDict(cls, name))

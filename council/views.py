@@ -126,7 +126,7 @@ class ViewServices(CouncilBase):
         fresh = open_view(self.view_env, generation=current.active_generation() + 1)
         fresh.drop_view_tables()
         fresh.create_view_tables()
-        Runner(self, fresh, page=5000, follow_active=False).catch_up(progress=progress)
+        Runner(self, fresh, page=5000, follow_active=False).rebuild(progress=progress)
         if switch:
             fresh.switch_to(fresh.generation)
             old = open_view(self.view_env, generation=current.generation)

@@ -4,6 +4,7 @@ in one transaction. The same loop follows the log live, catches up on a read, an
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -42,10 +43,13 @@ class CouncilProjection(Projection[Any]):
         self.process_batch([(tracking.notification_id, domain_event)])
 
     def process_batch(self, events: Sequence[tuple[int, Any]]) -> None:
+        self.view.apply(self.fold_batch(events), Tracking("council", events[-1][0]))
+
+    def fold_batch(self, events: Sequence[tuple[int, Any]]) -> Rows:
         rows = Rows()
         for position, event in events:
             self.fold.apply(position, event, rows)
-        self.view.apply(rows.finish(), Tracking("council", events[-1][0]))
+        return rows.finish()
 
     def forget(self) -> None:
         """After a failed batch the cached aggregates may be ahead of the view: start them afresh."""
@@ -104,6 +108,41 @@ class Runner:
                 if progress is not None:
                     progress(len(page))
             return position
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Fill a fresh (unread) generation from the whole log: one writer thread commits each page's rows
+        and tracking, in order, while the next page is read and folded, so database waits overlap the
+        Python work. Nobody else writes these tables, so there are no conflicts to retry."""
+        pages: queue.Queue[tuple[Rows, Tracking] | None] = queue.Queue(maxsize=2)
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            while (item := pages.get()) is not None:
+                if not failed:
+                    try:
+                        self.view.apply(*item)
+                    except BaseException as error:  # not swallowed: the reading thread re-raises it
+                        failed.append(error)
+
+        writer = threading.Thread(target=write, name="view-writer")
+        writer.start()
+        position = self.view.position()
+        try:
+            while not failed:
+                page = self.app.recorder.select_notifications(start=position + 1, limit=self.page)
+                if not page:
+                    break
+                rows = self.projection.fold_batch([(n.id, self.app.mapper.to_domain_event(n)) for n in page])
+                pages.put((rows, Tracking("council", page[-1].id)))
+                position = page[-1].id
+                if progress is not None:
+                    progress(len(page))
+        finally:
+            pages.put(None)
+            writer.join()
+        if failed:
+            raise failed[0]
+        return position
 
     def follow(self) -> None:
         """After a rebuild switched readers to new tables, live runners write there too."""
