@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 INSTALL_HINT = (
     "install the PostgreSQL server binaries (on Debian: apt-get install postgresql, which provides "
     "/usr/lib/postgresql/<version>/bin/initdb and pg_ctl), or put their directory on PATH with pg_config"
@@ -117,6 +119,14 @@ class ThrowawayCluster:
             capture_output=True, text=True, timeout=30, check=False,
         )
         return result.returncode == 0
+
+    def council_env(self, evidence_dir: str) -> dict[str, str]:
+        """A fresh database `council` on this cluster and the settings that point the Council at it (short
+        timeouts: an outage must answer, not hang)."""
+        with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as admin:
+            admin.execute("CREATE DATABASE council")
+        return {"COUNCIL_DATABASE_URL": self.url("council"), "COUNCIL_EVIDENCE_DIR": evidence_dir,
+                "COUNCIL_CONNECT_TIMEOUT": "2", "COUNCIL_POOL_SIZE": "2"}
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 from werkzeug.test import TestResponse
 
@@ -40,14 +39,7 @@ def timed(request: Callable[[], TestResponse]) -> tuple[TestResponse, float]:
 
 @pytest.mark.postgres
 def test_outage_answers_503_and_recovers_without_restart(cluster: ThrowawayCluster, tmp_path) -> None:
-    with psycopg.connect(cluster.url("postgres"), autocommit=True, connect_timeout=5) as admin:
-        admin.execute("CREATE DATABASE council")
-    env = {
-        "COUNCIL_DATABASE_URL": cluster.url("council"),
-        "COUNCIL_EVIDENCE_DIR": str(tmp_path / "evidence"),
-        "COUNCIL_CONNECT_TIMEOUT": "2",
-        "COUNCIL_POOL_SIZE": "2",
-    }
+    env = cluster.council_env(str(tmp_path / "evidence"))
     bootstrap.init_db(env)
     app = create_app({"TESTING": True, "COUNCIL_ENV": env})
     services = app.extensions["par-council"]

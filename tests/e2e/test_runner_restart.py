@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-import psycopg
 import pytest
 
 from council import bootstrap, units
@@ -68,14 +67,7 @@ def self_score(council: Council, unit: str, leaf: str, points: str) -> Any:
 
 @pytest.mark.postgres
 def test_runner_survives_a_database_restart(cluster: ThrowawayCluster, tmp_path) -> None:
-    with psycopg.connect(cluster.url("postgres"), autocommit=True, connect_timeout=5) as admin:
-        admin.execute("CREATE DATABASE council")
-    env = {
-        "COUNCIL_DATABASE_URL": cluster.url("council"),
-        "COUNCIL_EVIDENCE_DIR": str(tmp_path / "evidence"),
-        "COUNCIL_CONNECT_TIMEOUT": "2",
-        "COUNCIL_POOL_SIZE": "2",
-    }
+    env = cluster.council_env(str(tmp_path / "evidence"))
     bootstrap.init_db(env)
     clock = SimulatedClock()
     council = bootstrap.build(env, clock=clock)
