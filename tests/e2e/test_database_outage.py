@@ -6,7 +6,7 @@ The test stops and starts a throwaway cluster of its own (tests/pgcluster.py), n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from werkzeug.test import TestResponse
@@ -21,14 +21,6 @@ OUTAGE_BOUND = 10.0  # seconds a request may take to answer 503 while the databa
 RECOVERY_BOUND = 30.0  # seconds of polling after the restart before the same app must serve again
 
 
-@pytest.fixture
-def cluster() -> Iterator[ThrowawayCluster]:
-    cluster = ThrowawayCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.cleanup()
 
 
 def timed(request: Callable[[], TestResponse]) -> tuple[TestResponse, float]:

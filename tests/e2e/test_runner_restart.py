@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -27,14 +27,6 @@ CATCH_UP_BOUND = 30.0  # seconds after the new writes before the view must show 
 LEAVES = ("1.1.1", "1.1.2", "1.2.1")
 
 
-@pytest.fixture
-def cluster() -> Iterator[ThrowawayCluster]:
-    cluster = ThrowawayCluster()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.cleanup()
 
 
 def retried(call: Callable[[], T], bound: float = RETRY_BOUND) -> T:
