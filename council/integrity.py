@@ -7,7 +7,7 @@ from uuid import UUID
 
 from council.application import CouncilBase
 from domain.base import event_type
-from domain.integrity import GENESIS, first_broken, recompute
+from domain.integrity import GENESIS, first_broken, link_problem
 
 PAGE = 1000
 
@@ -29,7 +29,7 @@ class IntegrityServices(CouncilBase):
                 if round_key is not None and stream_round.get(stream) != round_key:
                     continue
                 checked += 1
-                problem = _check(event, last_hash.get(stream, GENESIS))
+                problem = link_problem(event, last_hash.get(stream, GENESIS))
                 if problem:
                     return _report(checked, len(last_hash) + 1, notification.id, event, problem)
                 last_hash[stream] = event.hash  # type: ignore[attr-defined]
@@ -48,14 +48,6 @@ class IntegrityServices(CouncilBase):
         if broken is not None:
             return {"valid": False, "reason": f"version {broken[0].originator_version}: {broken[1]}"}
         return {"valid": True, "reason": "the event is in the log and its chain is intact"}
-
-
-def _check(event: Any, expected_prev: str) -> str | None:
-    if event.prev_hash != expected_prev:
-        return "prev_hash does not link to the previous event of its stream"
-    if recompute(event) != event.hash:
-        return "hash does not match the event's content"
-    return None
 
 
 def _report(checked: int, streams: int, position: int | None, event: Any, problem: str | None) -> dict[str, Any]:

@@ -62,13 +62,21 @@ def recompute(event: Any) -> str:
     )
 
 
+def link_problem(event: Any, expected_prev: str) -> str | None:
+    """Why an event breaks its stream's chain (a wrong link or a hash that does not match), or None."""
+    if event.prev_hash != expected_prev:
+        return f"prev_hash {event.prev_hash[:12]}… does not link to {expected_prev[:12]}…"
+    if recompute(event) != event.hash:
+        return "hash does not match the event's content"
+    return None
+
+
 def first_broken(events: Iterable[Any]) -> tuple[Any, str] | None:
-    """The first event whose link or hash does not match, with why; None when the chain holds."""
+    """The first event of one stream whose link or hash does not match, with why; None when it holds."""
     expected_prev = GENESIS
     for event in events:
-        if event.prev_hash != expected_prev:
-            return event, f"prev_hash {event.prev_hash[:12]}… does not link to {expected_prev[:12]}…"
-        if recompute(event) != event.hash:
-            return event, "hash does not match the event's content"
+        problem = link_problem(event, expected_prev)
+        if problem:
+            return event, problem
         expected_prev = event.hash
     return None

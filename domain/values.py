@@ -132,9 +132,6 @@ class Window:
         if self.opens_at >= self.closes_at:
             raise InvalidRoundError(f"window opens at {self.opens_at} but closes at {self.closes_at}")
 
-    def contains(self, now: datetime) -> bool:
-        return self.opens_at <= now < self.closes_at
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Window:
         return cls(**{k: _as_datetime(v) for k, v in data.items()})

@@ -80,9 +80,6 @@ class Runner:
     def _load(self, stream: UUID, version: int | None) -> Any:
         return self.app.repository.get(stream, version=version)
 
-    def lag(self) -> int:
-        return max((self.app.recorder.max_notification_id() or 0) - self.view.position(), 0)
-
     def catch_up(self, until: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Apply pages until the log (or `until`) is reached; returns the view's position."""
         with self.lock:

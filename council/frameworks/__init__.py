@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from pathlib import Path
 
 from domain.errors import NotFoundError
 from domain.framework import Framework
@@ -21,7 +20,3 @@ def load(framework_id: str) -> Framework:
         raise NotFoundError(f"no criteria tree {framework_id!r}; shipped: {', '.join(available())}")
     text = resources.files(__package__).joinpath(f"{framework_id}.json").read_text(encoding="utf-8")
     return Framework.from_data(json.loads(text))
-
-
-def load_file(path: str | Path) -> Framework:
-    return Framework.from_data(json.loads(Path(path).read_text(encoding="utf-8")))

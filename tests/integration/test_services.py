@@ -169,3 +169,16 @@ def test_a_row_altered_by_a_superuser_breaks_the_chain_of_its_stream(council, en
     history = council.history(key, "01", "1.1.1")
     assert history["state"]["self_points"] == Decimal("0.75")
     assert history["verified"] is False
+
+
+def test_closing_the_explanation_window_accepts_every_silent_leaf_once(council, clock):
+    key = appraisal_ready(council, clock)
+    clock.set(2025, 3, 12, 9)
+    council.advance_phase(key, "explanation", SECRETARIAT)
+    council.file_explanation(key, "01", "2.1.1", "Đã ban hành đúng hạn", officer("01"))
+    appraisal_leaves = len(council.framework(key).leaves("appraisal"))
+    clock.set(2025, 3, 20, 9)
+    assert council.close_explanation_window(key, SECRETARIAT) == 3 * appraisal_leaves - 1
+    assert council.close_explanation_window(key, SECRETARIAT) == 0
+    assert council.score(key, "01", "2.1.1")["preliminary_accepted"] is False
+    assert council.score(key, "79", "2.1.1")["status"] == "preliminary_accepted"
