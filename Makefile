@@ -27,5 +27,5 @@ bench: install
 	$(BIN)/python bench/demo.py
 
 lint: install-dev
-	$(BIN)/ruff check domain council tests bench
+	$(BIN)/ruff check domain council api projections tests bench
 	$(BIN)/mypy
