@@ -31,11 +31,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
 from council import bootstrap, units
 from council.app import Council
 from council.demo import ICT, SECRETARIAT, YEAR, SimulatedClock, grid_points, officer
+from projections.runner import CouncilProjection, open_view
+from projections.views import CouncilView, PostgresCouncilView
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 GOAL = 20_000
@@ -172,6 +175,53 @@ def pgbench_tps(url: str) -> dict[str, Any]:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
 
 
+def library_runner_rate(council: Council, env: dict[str, str], sample: int) -> dict[str, Any]:
+    """The library's own `ProjectionRunner` (LISTEN/NOTIFY, one transaction per event) driving the same projection
+    over the first `sample` events into scratch tables: the reference the batched rebuild is measured against."""
+    generation = 900_000 + random.randrange(99_999)
+    scratch = open_view(council.view_env, generation=generation)
+    scratch.create_view_tables()
+    view_class = type("ScratchView", (PostgresCouncilView,), {"generation": generation})
+
+    class OneEventPerTransaction(CouncilProjection):
+        name = "council"  # the runner's tracking table is `council_tracking`, created here and dropped afterwards
+
+        def __init__(self, view: CouncilView) -> None:
+            super().__init__(view, lambda stream, version: council.repository.get(stream, version=version))
+
+    try:
+        runner = ProjectionRunner(application_class=Council, projection_class=OneEventPerTransaction,
+                                  view_class=view_class, env=bootstrap.settings(env).persistence_env(create_table=True))
+        try:
+            position, first, ended = _time_until(runner.view, sample)  # type: ignore[arg-type]
+        finally:
+            runner.stop()
+            runner.app.close()
+            view: CouncilView = runner.view  # type: ignore[assignment]
+            with view.datastore.transaction(commit=True) as curs:
+                curs.execute(f"DROP TABLE {view.qualified(view.tracking_table_name)}")  # type: ignore[attr-defined]
+            view.close()
+    finally:
+        scratch.drop_view_tables()
+        scratch.close()
+    if first is None or position <= first[0]:
+        return {"available": False, "reason": f"the runner reached position {position} in 120 s"}
+    return {"available": True, "events": position - first[0],
+            "events_per_second": round((position - first[0]) / (ended - first[1])),
+            "what": "eventsourcing's ProjectionRunner, the same projection, one transaction per event"}
+
+
+def _time_until(view: CouncilView, sample: int) -> tuple[int, tuple[int, float] | None, float]:
+    """Poll the view's position until it passes `sample` (at most 120 s): (position, first move, end time)."""
+    first = None
+    deadline = time.monotonic() + 120
+    while (position := view.position()) < sample and time.monotonic() < deadline:
+        if first is None and position > 0:
+            first = (position, time.perf_counter())
+        time.sleep(0.01)
+    return position, first, time.perf_counter()
+
+
 def writer(env: dict[str, str], clock: SimulatedClock) -> Council:
     """`bootstrap.build`, tuned for the benchmark's single writer: the aggregate cache holds the whole round and is
     trusted without a fast-forward query per load (no other process writes this schema), no ping per checkout."""
@@ -186,6 +236,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("COUNCIL_DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("--events", type=int, default=100_000, help="at least this many events in the log")
     parser.add_argument("--repeat", type=int, default=3, help="rebuild this many times; the median is the figure")
+    parser.add_argument("--library-sample", type=int, default=10_000,
+                        help="events the library's one-event-per-transaction runner is timed over (the reference)")
     parser.add_argument("--profile", metavar="FILE",
                         help="write a cProfile of the (last) rebuild to FILE; it roughly halves the rate")
     parser.add_argument("--schema", help="rebuild the log already in this schema (of a --keep run) instead")
@@ -228,6 +280,7 @@ def main() -> None:
                 assert status["generation"] == generation and status["lag"] == 0, status
                 (audit,) = council.runner.view.query("SELECT count(*) AS n FROM {audit}")
                 assert audit["n"] == events, (audit["n"], events)
+            library = library_runner_rate(council, env, min(args.library_sample, events))
         finally:
             if council is not None:
                 council.close()
@@ -244,6 +297,9 @@ def main() -> None:
         "profiled": bool(args.profile),
         "goal_events_per_second": GOAL,
         "meets_goal": events / seconds >= GOAL,
+        "library_runner": library,
+        "times_the_library_runner": round(events / seconds / library["events_per_second"], 1)
+                                    if library["available"] else None,
         "log": None if build_seconds is None else {
             "seconds": round(build_seconds, 2), "events_per_second": round(events / build_seconds),
             "through": "the services (self_assess, submit, propose_many, record_survey, advance_phase)"},
