@@ -239,7 +239,7 @@ def main() -> None:
     parser.add_argument("--library-sample", type=int, default=10_000,
                         help="events the library's one-event-per-transaction runner is timed over (the reference)")
     parser.add_argument("--profile", metavar="FILE",
-                        help="write a cProfile of the (last) rebuild to FILE; it roughly halves the rate")
+                        help="write a cProfile of the rebuilds to FILE; it roughly halves the rate")
     parser.add_argument("--schema", help="rebuild the log already in this schema (of a --keep run) instead")
     parser.add_argument("--keep", action="store_true", help="keep the schema (for --schema runs)")
     args = parser.parse_args()
@@ -266,8 +266,8 @@ def main() -> None:
             council = bootstrap.build(env, clock=clock)  # a fresh process's state: no aggregate cache
             events = council.recorder.max_notification_id() or 0
             timings = []
+            profiler = cProfile.Profile() if args.profile else None
             for _ in range(args.repeat):
-                profiler = cProfile.Profile() if args.profile else None
                 started = time.perf_counter()
                 if profiler is not None:
                     profiler.enable()
@@ -275,11 +275,12 @@ def main() -> None:
                 timings.append(time.perf_counter() - started)
                 if profiler is not None:
                     profiler.disable()
-                    profiler.dump_stats(args.profile)
                 status = council.view_status()
                 assert status["generation"] == generation and status["lag"] == 0, status
                 (audit,) = council.runner.view.query("SELECT count(*) AS n FROM {audit}")
                 assert audit["n"] == events, (audit["n"], events)
+            if profiler is not None:
+                profiler.dump_stats(args.profile)
             library = library_runner_rate(council, env, min(args.library_sample, events))
         finally:
             if council is not None:

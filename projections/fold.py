@@ -71,7 +71,7 @@ class Fold:
                     rows.decisions.append(decision_row(key, event))
         elif isinstance(aggregate, Round):
             rows.rounds[aggregate.key] = round_row(aggregate)
-            if event_type(event) == "window-extended" and event.window == "explanation":
+            if kind == "window-extended" and event.window == "explanation":
                 units = [event.unit] if event.unit else list(aggregate.units)
                 rows.windows += [(aggregate.closes_at("explanation", unit).astimezone(UTC).isoformat(),
                                   aggregate.key, unit) for unit in units]
@@ -87,15 +87,14 @@ class Fold:
         return found if found is not None else self.load(stream, None)
 
 
-def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None,
-              kind: str | None = None) -> tuple[Any, ...]:
+def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None, kind: str) -> tuple[Any, ...]:
     actor = event.actor
     role = actor.role
     points_after = getattr(aggregate, "points", None)
     return (
         position, str(event.originator_id), _text_attr(aggregate, "round_key") or _text_attr(aggregate, "key"),
         _text_attr(aggregate, "unit"), _text_attr(aggregate, "leaf"), event.originator_version,
-        kind or event_type(event), actor.id, str(role.value if hasattr(role, "value") else role),
+        kind, actor.id, str(role.value if hasattr(role, "value") else role),
         event.timestamp.isoformat(), None if points_before is None else str(points_before),
         None if points_after is None else str(points_after), reason_of(event), event.hash,
     )

@@ -86,10 +86,9 @@ class Runner:
             self.follow()
             position = self.view.position()
             while until is None or position < until:
-                page = self.app.recorder.select_notifications(start=position + 1, limit=self.page)
-                if not page:
+                events = self._read(position)
+                if not events:
                     break
-                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in page]
                 try:
                     self.projection.process_batch(events)
                 except IntegrityError:
@@ -101,10 +100,15 @@ class Runner:
                         raise
                     position = moved
                     continue
-                position = page[-1].id
+                position = events[-1][0]
                 if progress is not None:
-                    progress(len(page))
+                    progress(len(events))
             return position
+
+    def _read(self, position: int) -> list[tuple[int, Any]]:
+        """The next page of the log after `position`, decoded: (notification id, domain event) pairs."""
+        page = self.app.recorder.select_notifications(start=position + 1, limit=self.page)
+        return [(notification.id, self.app.mapper.to_domain_event(notification)) for notification in page]
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Fill a fresh (unread) generation from the whole log: one writer thread commits each page's rows
@@ -126,14 +130,13 @@ class Runner:
         position = self.view.position()
         try:
             while not failed:
-                page = self.app.recorder.select_notifications(start=position + 1, limit=self.page)
-                if not page:
+                events = self._read(position)
+                if not events:
                     break
-                rows = self.projection.fold_batch([(n.id, self.app.mapper.to_domain_event(n)) for n in page])
-                pages.put((rows, Tracking("council", page[-1].id)))
-                position = page[-1].id
+                position = events[-1][0]
+                pages.put((self.projection.fold_batch(events), Tracking("council", position)))
                 if progress is not None:
-                    progress(len(page))
+                    progress(len(events))
         finally:
             pages.put(None)
             writer.join()
