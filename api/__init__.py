@@ -8,10 +8,21 @@ from typing import Any
 
 from flask import Flask
 
-from api import evidence, frameworks, health, integrity, problems, readmodels, rounds, schemas, scores
-from api.services import Services
+from api import (
+    evidence,
+    frameworks,
+    health,
+    problems,
+    read_endpoints,
+    request_ids,
+    rounds,
+    schemas,
+    scores,
+    verification,
+    wiring,
+)
 from council import bootstrap
-from council.application import utcnow
+from council.infra.clock import utcnow
 
 DEFAULTS: dict[str, Any] = {
     "API_TITLE": "par-council",
@@ -30,22 +41,23 @@ DEFAULTS: dict[str, Any] = {
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """One app per process; the Council application behind it is built on the first request."""
+    """One app per process; its components are built by the composition root on the first request
+    (after gunicorn forked the worker). `COUNCIL_ENV` (a mapping) replaces os.environ, for tests."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS, COUNCIL_ENV=None, COUNCIL_CLOCK=utcnow)
     if test_config:
         app.config.from_mapping(test_config)
-    env = app.config["COUNCIL_ENV"] or dict(os.environ)
-    settings = bootstrap.settings(env)
+    settings = bootstrap.settings(app.config["COUNCIL_ENV"] or os.environ)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
+    request_ids.register(app)
     api = problems.ProblemApi(app)
     api.register_field(schemas.Points, "string", "decimal")
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
-    for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, readmodels.blp,
-                      integrity.blp):
+    for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
+                      verification.blp):
         api.register_blueprint(blueprint)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.
     app.config.setdefault("MAX_CONTENT_LENGTH", settings.evidence_max_bytes + 2**16)
-    app.extensions["par-council"] = Services(env, app.config["COUNCIL_CLOCK"])
+    app.extensions[wiring.EXTENSION] = wiring.Wiring(settings, app.config["COUNCIL_CLOCK"])
     return app

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, g, request
 from flask_smorest import abort
 
-from api import idempotency
-from api.services import council
+from api import idempotency_keys
+from api.wiring import council
 from domain.values import Actor
 
 
@@ -24,7 +24,7 @@ def authenticate() -> None:
 def protect(blueprint: Blueprint) -> Blueprint:
     """Authenticate every request of the blueprint, then apply Idempotency-Key to its writes."""
     blueprint.before_request(authenticate)
-    idempotency.attach(blueprint)
+    idempotency_keys.attach(blueprint)
     return blueprint
 
 

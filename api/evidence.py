@@ -17,8 +17,10 @@ from api.schemas import (
     StoredFileSchema,
     WithdrawalSchema,
 )
-from api.services import council
-from council.application import Receipt
+from api.wiring import council
+from council.services.application import Receipt
+from council.services.evidence_service import Upload as FileUpload
+from domain.values import ScoreAddress
 
 blp = protect(Blueprint("evidence", __name__, url_prefix="/api/v1", description="Evidence files"))
 SCORE = "/rounds/<round_key>/units/<unit>/scores/<leaf>/evidence"
@@ -37,8 +39,8 @@ class Upload(MethodView):
     def post(self, form: dict[str, Any], files: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
         upload = files["file"]
         # The client's file name is kept as a label only; the blob is stored under its sha256.
-        return council().upload_evidence(round_key, unit, leaf, upload.stream, upload.mimetype or "",
-                                         upload.filename or "evidence", metadata(form), actor())
+        arrived = FileUpload(upload.stream, upload.mimetype or "", upload.filename or "evidence")
+        return council().upload_evidence(ScoreAddress(round_key, unit, leaf), arrived, metadata(form), actor())
 
 
 @blp.route(f"{SCORE}/by-hash")
@@ -46,7 +48,7 @@ class ByHash(MethodView):
     @blp.arguments(EvidenceByHashSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
-        return council().attach_stored_evidence(round_key, unit, leaf, data["sha256"], data["name"],
+        return council().attach_stored_evidence(ScoreAddress(round_key, unit, leaf), data["sha256"], data["name"],
                                                 metadata(data), actor())
 
 
@@ -55,7 +57,7 @@ class Withdrawal(MethodView):
     @blp.arguments(WithdrawalSchema, location="query")
     @blp.response(200, ReceiptSchema)
     def delete(self, query: dict[str, Any], round_key: str, unit: str, leaf: str, sha256: str) -> Receipt:
-        return council().withdraw_evidence(round_key, unit, leaf, sha256, query["reason"], actor())
+        return council().withdraw_evidence(ScoreAddress(round_key, unit, leaf), sha256, query["reason"], actor())
 
 
 @blp.route("/evidence")
@@ -65,7 +67,7 @@ class Store(MethodView):
     def post(self, files: dict[str, Any]) -> dict[str, Any]:
         """Store a unit's file; attach it to leaves later by its hash (form entries, or …/evidence/by-hash)."""
         upload = files["file"]
-        return council().store_evidence(upload.stream, upload.mimetype or "", actor())
+        return council().store_evidence(FileUpload(upload.stream, upload.mimetype or ""), actor())
 
 
 @blp.route("/evidence/<sha256>")

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from api.auth import protect
 from api.schemas import FrameworkSchema, FrameworkSummarySchema
-from council import frameworks
+from council.infra import criteria_trees as frameworks
 
 blp = protect(Blueprint("frameworks", __name__, url_prefix="/api/v1/frameworks", description="Criteria trees"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http
+import sqlite3
 from typing import Any
 
 import psycopg
@@ -14,6 +15,8 @@ from marshmallow import INCLUDE, Schema, fields
 from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from api import request_ids
+from council.infra.ddl import TablesMissingError
 from domain.errors import DomainError
 
 MEDIA_TYPE = "application/problem+json"
@@ -27,6 +30,8 @@ HTTP_TYPES = {
 def problem(status: int, type_: str, title: str, detail: str = "", headers: dict[str, str] | None = None,
             **extra: Any) -> Response:
     body = {"type": type_, "title": title, "status": status, **({"detail": detail} if detail else {}), **extra}
+    if request_ids.current():
+        body["request_id"] = request_ids.current()
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
     return response
@@ -43,6 +48,7 @@ class ProblemSchema(Schema):
     status = fields.Int(required=True)
     detail = fields.Str()
     errors = fields.Dict(metadata={"description": "per-field messages of a validation-error"})
+    request_id = fields.Str(metadata={"description": "the request's X-Request-ID, as the events and logs carry it"})
 
 
 class ProblemApi(Api):
@@ -98,7 +104,14 @@ def unavailable(error: Exception) -> Response:
                    headers={"Retry-After": "5"})
 
 
+def not_initialized(error: TablesMissingError) -> Response:
+    """The server runs but `council db init` was never run against its database: say so, never 500."""
+    return problem(503, "database-not-initialized", "Database Not Initialized", str(error),
+                   headers={"Retry-After": "30"})
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(DomainError, domain_error)
-    for outage in (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout):
+    app.register_error_handler(TablesMissingError, not_initialized)
+    for outage in (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError):
         app.register_error_handler(outage, unavailable)

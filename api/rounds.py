@@ -16,8 +16,9 @@ from api.schemas import (
     RoundSchema,
     SurveyImportSchema,
 )
-from api.services import council
-from council.application import Receipt
+from api.wiring import council
+from council.services.application import Receipt
+from council.services.round_service import Extension, RoundPlan
 
 blp = protect(Blueprint("rounds", __name__, url_prefix="/api/v1/rounds", description="Appraisal rounds"))
 
@@ -27,8 +28,8 @@ class Rounds(MethodView):
     @blp.arguments(RoundOpenSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any]) -> Receipt:
-        return council().open_round(year=data["year"], framework_id=data["framework"], units=data["units"],
-                                    windows=data["windows"], thresholds=data.get("thresholds"), actor=actor())
+        plan = RoundPlan(data["year"], data["framework"], data["units"], data["windows"], data.get("thresholds"))
+        return council().open_round(plan, actor())
 
 
 @blp.route("/<round_key>")
@@ -51,8 +52,8 @@ class Extensions(MethodView):
     @blp.arguments(ExtensionSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any], round_key: str) -> Receipt:
-        return council().extend_window(round_key, data["window"], data["closes_at"], data["reason"], actor(),
-                                       unit=data["unit"])
+        extension = Extension(data["window"], data["closes_at"], data["reason"], data["unit"])
+        return council().extend_window(round_key, extension, actor())
 
 
 @blp.route("/<round_key>/survey-results")

@@ -43,6 +43,7 @@ class ReceiptSchema(Schema):
     event_hash = fields.Str(required=True)
     recorded_at = fields.AwareDateTime(required=True)
     notification_id = fields.Int(required=True)
+    request_id = fields.Str(required=True, metadata={"description": "the X-Request-ID the event was recorded under"})
 
 
 class UnitSchema(Schema):
@@ -189,7 +190,9 @@ class HistorySchema(Schema):
 
 class HealthSchema(Schema):
     status = fields.Str()
-    database = fields.Str()
+    database = fields.Str(metadata={"description": "ok: the database answered a query of the events table"})
+    backend = fields.Str(metadata={"example": "postgresql"})
+    events = fields.Int(metadata={"description": "events in the log (its last notification id)"})
     projection_lag = fields.Int(metadata={"description": "events the views have yet to apply"})
 
 
@@ -332,6 +335,7 @@ class AuditQuerySchema(ResultsQuerySchema):
     leaf = fields.Str()
     actor = fields.Str()
     type = fields.Str()
+    request_id = fields.Str(metadata={"description": "the events recorded under one X-Request-ID"})
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
     cursor = fields.Int(load_default=0, validate=validate.Range(min=0))
@@ -353,6 +357,7 @@ class AuditItemSchema(Schema):
     points_after = Points(allow_none=True)
     reason = fields.Str()
     hash = fields.Str()
+    request_id = fields.Str()
 
 
 class AuditPageSchema(Schema):

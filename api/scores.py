@@ -23,9 +23,12 @@ from api.schemas import (
     SelfScoreSchema,
     SubmissionSchema,
 )
-from api.services import council
-from council.application import Receipt
+from api.wiring import council
+from council.services.application import Receipt
+from council.services.appraisal_service import Decision as CouncilDecision
+from council.services.appraisal_service import ExplanationReport
 from domain.integrity import canonical
+from domain.values import ScoreAddress
 
 blp = protect(Blueprint("scores", __name__, url_prefix="/api/v1/rounds/<round_key>/units/<unit>",
                         description="Scores, evidence and explanations of one unit"))
@@ -52,7 +55,7 @@ class UnitScores(MethodView):
 class ScoreResource(MethodView):
     @blp.response(200, ScoreSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def get(self, round_key: str, unit: str, leaf: str) -> tuple[dict[str, Any], int, dict[str, str]]:
-        state = council().score(round_key, unit, leaf, reader=actor())
+        state = council().score(ScoreAddress(round_key, unit, leaf), reader=actor())
         return state, 200, {"ETag": f'"{state["version"]}"'}
 
 
@@ -61,7 +64,7 @@ class SelfAssessment(MethodView):
     @blp.arguments(SelfScoreSchema)
     @blp.response(200, ReceiptSchema)
     def put(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
-        return council().self_score(round_key, unit, leaf, data["points"], actor(), note=data["note"])
+        return council().self_score(ScoreAddress(round_key, unit, leaf), data["points"], actor(), note=data["note"])
 
 
 @blp.route("/scores/<leaf>/appraisals")
@@ -69,7 +72,7 @@ class Appraisals(MethodView):
     @blp.arguments(AppraisalSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
-        return council().propose(round_key, unit, leaf, data["points"], expected_version(), actor(),
+        return council().propose(ScoreAddress(round_key, unit, leaf), data["points"], expected_version(), actor(),
                                  comment=data["comment"])
 
 
@@ -78,7 +81,8 @@ class Adjustments(MethodView):
     @blp.arguments(AdjustmentSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
-        return council().adjust(round_key, unit, leaf, data["points"], data["reason"], expected_version(), actor())
+        return council().adjust(ScoreAddress(round_key, unit, leaf), data["points"], data["reason"],
+                                expected_version(), actor())
 
 
 @blp.route("/scores/<leaf>/explanations")
@@ -86,9 +90,8 @@ class Explanations(MethodView):
     @blp.arguments(ExplanationSchema)
     @blp.response(201, ExplanationFiledSchema)
     def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str) -> dict[str, Any]:
-        explanation_id, receipt = council().file_explanation(
-            round_key, unit, leaf, data["argument"], actor(), requested_points=data["requested_points"],
-            evidence=data["evidence"])
+        report = ExplanationReport(data["argument"], data["requested_points"], data["evidence"])
+        explanation_id, receipt = council().file_explanation(ScoreAddress(round_key, unit, leaf), report, actor())
         return {**vars(receipt), "explanation_id": explanation_id}
 
 
@@ -97,8 +100,9 @@ class Decision(MethodView):
     @blp.arguments(DecisionSchema)
     @blp.response(201, ReceiptSchema)
     def post(self, data: dict[str, Any], round_key: str, unit: str, leaf: str, explanation_id: str) -> Receipt:
-        return council().decide_explanation(round_key, unit, leaf, explanation_id, data["accept"], data["reason"],
-                                            expected_version(), actor(), points=data["points"])
+        decision = CouncilDecision(data["accept"], data["reason"], data["points"])
+        return council().decide_explanation(ScoreAddress(round_key, unit, leaf), explanation_id, decision,
+                                            expected_version(), actor())
 
 
 @blp.route("/scores/<leaf>/history")
@@ -106,8 +110,8 @@ class History(MethodView):
     @blp.arguments(HistoryQuerySchema, location="query")
     @blp.response(200, HistorySchema)
     def get(self, query: dict[str, Any], round_key: str, unit: str, leaf: str) -> dict[str, Any]:
-        history = council().history(round_key, unit, leaf, version=query.get("version"), as_of=query.get("as_of"),
-                                    reader=actor())
+        history = council().history(ScoreAddress(round_key, unit, leaf), version=query.get("version"),
+                                    as_of=query.get("as_of"), reader=actor())
         for event in history["events"]:
             event["data"] = canonical(event["data"])
         return history

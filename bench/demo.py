@@ -15,7 +15,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp}/demo.db"}
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "council.cli", "demo", "--tokens", f"{tmp}/tokens.env"], env=env,
+        subprocess.run([sys.executable, "-m", "council.cli.main", "demo", "--tokens", f"{tmp}/tokens.env"], env=env,
                        check=True, capture_output=True)
         seconds = time.perf_counter() - started
         with sqlite3.connect(f"{tmp}/demo.db") as conn:

@@ -35,10 +35,12 @@ from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
 from council import bootstrap, units
-from council.app import Council
-from council.demo import ICT, SECRETARIAT, YEAR, SimulatedClock, grid_points, officer
+from council.cli.demo_round import ICT, SECRETARIAT, YEAR, SimulatedClock, grid_points, officer
+from council.services import Council
+from council.services.evidence_service import Upload
+from council.services.round_service import RoundPlan
 from projections.runner import CouncilProjection, open_view
-from projections.views import CouncilView, PostgresCouncilView
+from projections.tables import CouncilView, PostgresCouncilView
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 GOAL = 20_000
@@ -61,7 +63,7 @@ def documents(council: Council, unit: str, field: str, count: int) -> list[dict[
     found = []
     for number in range(1, count + 1):
         content = f"%PDF-1.4\n% Báo cáo {number}, tỉnh {unit}, lĩnh vực {field}\n".encode()
-        stored = council.store_evidence(io.BytesIO(content), "application/pdf", officer(unit))
+        stored = council.store_evidence(Upload(io.BytesIO(content), "application/pdf"), officer(unit))
         found.append({**stored, "name": f"BC-{field}-{number}-{unit}.pdf", "number": f"{field}{number}/BC-UBND",
                       "issued_on": f"{YEAR}-{1 + number % 12:02d}-{1 + number % 27:02d}",
                       "issuer": f"UBND tỉnh {unit}"})
@@ -106,8 +108,7 @@ class Round:
             "explanation": {"opens_at": datetime(2025, 3, 10, tzinfo=ICT),
                             "closes_at": datetime(2025, 3, 20, tzinfo=ICT)},
         }
-        self.council.open_round(year=YEAR, framework_id="province-876-2022", units=self.units, windows=windows,
-                                actor=SECRETARIAT)
+        self.council.open_round(RoundPlan(year=YEAR, framework_id="province-876-2022", units=self.units, windows=windows), SECRETARIAT)
         return f"{YEAR}-province"
 
     def stage(self, phase: str, at: datetime) -> None:

@@ -1,39 +1,62 @@
-"""The composition root: build the Council application from the environment; create its tables once."""
+"""The composition root: everything a process needs, built once from `Settings`; the tables, created once."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from council import schema
-from council.app import Council
-from council.application import utcnow
-from council.config import Settings
+from council.infra import ddl
+from council.infra.blobs import BlobStore
+from council.infra.clock import Clock, utcnow
+from council.infra.idempotency_store import IdempotencyStore
+from council.infra.settings import Settings
+from council.services import Council
+from projections.read_models import ReadModels
 from projections.runner import open_view
 
 
+@dataclass
+class Components:
+    """One process's parts: the write side, the read side, the stored Idempotency-Key answers, the blobs."""
+
+    settings: Settings
+    council: Council
+    read_models: ReadModels
+    idempotency: IdempotencyStore
+    blobs: BlobStore
+
+    def close(self) -> None:
+        self.read_models.close()
+        self.idempotency.close()
+        self.council.close()
+
+
 def settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process: from `env`, else from os.environ (read here and nowhere else)."""
     return Settings.from_env(os.environ if env is None else env)
 
 
-def build(env: Mapping[str, str] | None = None, clock: Callable[[], datetime] = utcnow) -> Council:
-    """The application, on tables that `init_db` created (it never creates tables itself)."""
-    config = settings(env)
-    return Council(env=config.persistence_env(create_table=False), clock=clock, blobs=config.evidence_store())
+def build(config: Settings, clock: Clock = utcnow) -> Components:
+    """Every part, on tables that `init_db` created (it never creates tables itself); nothing is shared
+    with another `build`, so two configurations live side by side in one process."""
+    ddl.require_tables(config)
+    blobs, env = _blobs(config), config.persistence_env(create_table=False)
+    council = Council(env, blobs=blobs, clock=clock)
+    return Components(settings=config, council=council, read_models=ReadModels(council, env),
+                      idempotency=IdempotencyStore.from_settings(config, clock), blobs=blobs)
 
 
-def init_db(env: Mapping[str, str] | None = None) -> str:
-    """Create the event tables (idempotent); run once, before any server worker starts."""
-    config = settings(env)
-    schema.create_schema(config)
-    app = Council(env=config.persistence_env(create_table=True))
+def init_db(config: Settings) -> Settings:
+    """Create the event, idempotency and view tables (idempotent); run once, before any server worker starts."""
+    ddl.create_schema(config)
+    app = Council(config.persistence_env(create_table=True), blobs=_blobs(config))
     table = getattr(app.recorder, "events_table_name", "stored_events")
     app.close()
-    schema.protect_events(config, table)
-    schema.create_idempotency_table(config)
+    ddl.protect_events(config, table)
+    ddl.create_idempotency_table(config)
     create_views(config.persistence_env(create_table=True))
-    return config.database_url
+    return config
 
 
 def create_views(env: dict[str, str]) -> None:
@@ -44,3 +67,7 @@ def create_views(env: dict[str, str]) -> None:
     view.generation = view.active_generation()
     view.create_view_tables()
     view.close()
+
+
+def _blobs(config: Settings) -> BlobStore:
+    return BlobStore(config.evidence_dir, config.evidence_max_bytes, config.evidence_types)

@@ -159,6 +159,17 @@ def blank(text: str | None) -> bool:
     return not (text or "").strip()
 
 
+@dataclass(frozen=True)
+class ScoreAddress:
+    """Where a score lives: round × unit × leaf (its stream id is derived from these three)."""
+
+    round_key: str
+    unit: str
+    leaf: str
+
+    def __str__(self) -> str:
+        return f"{self.round_key}/{self.unit}/{self.leaf}"
+
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from domain.ids import round_id
 from domain.integrity import canonical
 from domain.round import Round
 from domain.score import OPEN, Score
+from projections.rows import AuditRow, DisputeDecision, DisputeRow, RoundRow, ScoreRow, WindowMove
 
 DECISIONS = {"explanation-accepted": "accepted", "explanation-rejected": "rejected"}
 
@@ -24,12 +25,12 @@ DECISIONS = {"explanation-accepted": "accepted", "explanation-rejected": "reject
 class Rows:
     """What a batch of events changes: the last row per key wins; audit rows are appended."""
 
-    scores: dict[tuple[str, str, str], tuple[Any, ...]] = field(default_factory=dict)
-    rounds: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    disputes: dict[tuple[str, str, str, str], tuple[Any, ...]] = field(default_factory=dict)
-    decisions: list[tuple[Any, ...]] = field(default_factory=list)
-    windows: list[tuple[Any, ...]] = field(default_factory=list)
-    audit: list[tuple[Any, ...]] = field(default_factory=list)
+    scores: dict[tuple[str, str, str], ScoreRow] = field(default_factory=dict)
+    rounds: dict[str, RoundRow] = field(default_factory=dict)
+    disputes: dict[tuple[str, str, str, str], DisputeRow] = field(default_factory=dict)
+    decisions: list[DisputeDecision] = field(default_factory=list)
+    windows: list[WindowMove] = field(default_factory=list)
+    audit: list[AuditRow] = field(default_factory=list)
     # The last (score, event) per key; turned into `scores` rows once, by `finish`, not once per event.
     latest: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)
 
@@ -73,8 +74,8 @@ class Fold:
             rows.rounds[aggregate.key] = round_row(aggregate)
             if kind == "window-extended" and event.window == "explanation":
                 units = [event.unit] if event.unit else list(aggregate.units)
-                rows.windows += [(aggregate.closes_at("explanation", unit).astimezone(UTC).isoformat(),
-                                  aggregate.key, unit) for unit in units]
+                rows.windows += [WindowMove(aggregate.closes_at("explanation", unit).astimezone(UTC).isoformat(),
+                                            aggregate.key, unit) for unit in units]
 
     def _remember(self, stream: UUID, aggregate: Any) -> None:
         self.cache[stream] = aggregate
@@ -87,46 +88,50 @@ class Fold:
         return found if found is not None else self.load(stream, None)
 
 
-def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None, kind: str) -> tuple[Any, ...]:
+def audit_row(position: int, event: Any, aggregate: Any, points_before: Decimal | None, kind: str) -> AuditRow:
     actor = event.actor
     role = actor.role
-    points_after = getattr(aggregate, "points", None)
-    return (
-        position, str(event.originator_id), _text_attr(aggregate, "round_key") or _text_attr(aggregate, "key"),
-        _text_attr(aggregate, "unit"), _text_attr(aggregate, "leaf"), event.originator_version,
-        kind, actor.id, str(role.value if hasattr(role, "value") else role),
-        event.timestamp.isoformat(), None if points_before is None else str(points_before),
-        None if points_after is None else str(points_after), reason_of(event), event.hash,
+    return AuditRow(
+        position=position, stream=str(event.originator_id),
+        round_key=_text_attr(aggregate, "round_key") or _text_attr(aggregate, "key"),
+        unit=_text_attr(aggregate, "unit"), leaf=_text_attr(aggregate, "leaf"), version=event.originator_version,
+        type=kind, actor=actor.id, role=str(role.value if hasattr(role, "value") else role),
+        recorded_at=event.timestamp.isoformat(), points_before=_text(points_before),
+        points_after=_text(getattr(aggregate, "points", None)), reason=reason_of(event), hash=event.hash,
+        request_id=event.request_id,
     )
 
 
-def score_row(score: Score, event: Any) -> tuple[Any, ...]:
-    return (
-        score.round_key, score.unit, score.leaf, score.field, score.method, _text(score.max_points),
-        _text(score.self_points), _text(score.proposed_points), _text(score.adjusted_points), _text(score.points),
-        _text(score.final_points), score.status, len(score.evidence),
-        sum(1 for state in score.explanations.values() if state == OPEN), score.version,
-        event.timestamp.isoformat(),
+def score_row(score: Score, event: Any) -> ScoreRow:
+    return ScoreRow(
+        round_key=score.round_key, unit=score.unit, leaf=score.leaf, field=score.field, method=score.method,
+        max_points=_text(score.max_points), self_points=_text(score.self_points),
+        proposed_points=_text(score.proposed_points), adjusted_points=_text(score.adjusted_points),
+        points=_text(score.points), final_points=_text(score.final_points), status=score.status,
+        evidence_count=len(score.evidence),
+        open_explanations=sum(1 for state in score.explanations.values() if state == OPEN),
+        version=score.version, updated_at=event.timestamp.isoformat(),
     )
 
 
-def round_row(round_: Round) -> tuple[Any, ...]:
+def round_row(round_: Round) -> RoundRow:
     units = [canonical(unit) for unit in round_.units.values()]
-    return (round_.key, round_.year, round_.level, round_.phase, json.dumps(units, ensure_ascii=False),
-            json.dumps(canonical(round_.thresholds)), json.dumps(round_.framework_data, ensure_ascii=False),
-            round_.version)
+    return RoundRow(
+        round_key=round_.key, year=round_.year, level=round_.level, phase=round_.phase,
+        units=json.dumps(units, ensure_ascii=False), thresholds=json.dumps(canonical(round_.thresholds)),
+        framework=json.dumps(round_.framework_data, ensure_ascii=False), version=round_.version,
+    )
 
 
-def filing_row(key: tuple[str, str, str, str], event: Any, window_closes_at: str) -> tuple[Any, ...]:
-    """(round, unit, leaf, id, state, argument, requested_points, filed_at, filed_by, window_closes_at)."""
-    return (*key, "open", event.argument, _text(event.requested_points), event.timestamp.isoformat(),
-            event.actor.id, window_closes_at)
+def filing_row(key: tuple[str, str, str, str], event: Any, window_closes_at: str) -> DisputeRow:
+    return DisputeRow(*key, state="open", argument=event.argument, requested_points=_text(event.requested_points),
+                      filed_at=event.timestamp.isoformat(), filed_by=event.actor.id,
+                      window_closes_at=window_closes_at)
 
 
-def decision_row(key: tuple[str, str, str, str], event: Any) -> tuple[Any, ...]:
-    """(state, decided_at, decided_by, reason, decided_points, *key) for the UPDATE of a filed explanation."""
-    return (DECISIONS[event_type(event)], event.timestamp.isoformat(), event.actor.id, event.reason,
-            _text(getattr(event, "points", None)), *key)
+def decision_row(key: tuple[str, str, str, str], event: Any) -> DisputeDecision:
+    return DisputeDecision(DECISIONS[event_type(event)], event.timestamp.isoformat(), event.actor.id, event.reason,
+                           _text(getattr(event, "points", None)), *key)
 
 
 def _text_attr(aggregate: Any, name: str) -> str | None:

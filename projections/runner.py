@@ -23,7 +23,7 @@ from eventsourcing.projection import Projection
 from psycopg_pool import PoolTimeout
 
 from projections.fold import Fold, Rows
-from projections.views import CouncilView, PostgresCouncilView, SQLiteCouncilView
+from projections.tables import CouncilView, PostgresCouncilView, SQLiteCouncilView
 
 log = logging.getLogger(__name__)
 OUTAGES = (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError)

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from council.app import Council
+from council.services import Council
+from council.services.round_service import RoundPlan
 from domain.values import Actor, Role
 
 ICT = timezone(timedelta(hours=7))
@@ -37,8 +38,7 @@ def document(label: str) -> dict[str, Any]:
 
 
 def open_round(council: Council, framework_id: str = "province-876-2022", units: list[dict] | None = None) -> str:
-    council.open_round(year=2024, framework_id=framework_id, units=units or UNITS, windows=WINDOWS,
-                       actor=SECRETARIAT)
+    council.open_round(RoundPlan(year=2024, framework_id=framework_id, units=units or UNITS, windows=WINDOWS), SECRETARIAT)
     return f"2024-{framework_id.split('-')[0]}"
 
 

@@ -13,7 +13,9 @@ import pytest
 from psycopg import sql
 
 from council import bootstrap
-from council.app import Council
+from council.infra.settings import Settings
+from council.services import Council
+from projections.read_models import ReadModels
 
 ICT = timezone(timedelta(hours=7))
 POSTGRES_URL = os.environ.get("COUNCIL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -71,13 +73,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
 
 @pytest.fixture
 def env(database_url: str, tmp_path) -> dict[str, str]:
-    return {"COUNCIL_DATABASE_URL": database_url, "COUNCIL_EVIDENCE_DIR": str(tmp_path / "evidence"),
-            "COUNCIL_POOL_SIZE": "2"}
+    return {"COUNCIL_DATA_DIR": str(tmp_path / "data"), "COUNCIL_DATABASE_URL": database_url,
+            "COUNCIL_EVIDENCE_DIR": str(tmp_path / "evidence"), "COUNCIL_POOL_SIZE": "2"}
 
 
 @pytest.fixture
-def council(env: dict[str, str], clock: Clock) -> Iterator[Council]:
-    bootstrap.init_db(env)
-    app = bootstrap.build(env, clock=clock)
-    yield app
-    app.close()
+def settings(env: dict[str, str]) -> Settings:
+    return bootstrap.settings(env)
+
+
+@pytest.fixture
+def components(settings: Settings, clock: Clock) -> Iterator[bootstrap.Components]:
+    bootstrap.init_db(settings)
+    parts = bootstrap.build(settings, clock=clock)
+    yield parts
+    parts.close()
+
+
+@pytest.fixture
+def council(components: bootstrap.Components) -> Council:
+    return components.council
+
+
+@pytest.fixture
+def read_models(components: bootstrap.Components) -> ReadModels:
+    return components.read_models

@@ -125,7 +125,8 @@ class ThrowawayCluster:
         timeouts: an outage must answer, not hang)."""
         with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as admin:
             admin.execute("CREATE DATABASE council")
-        return {"COUNCIL_DATABASE_URL": self.url("council"), "COUNCIL_EVIDENCE_DIR": evidence_dir,
+        return {"COUNCIL_DATA_DIR": os.path.dirname(evidence_dir), "COUNCIL_DATABASE_URL": self.url("council"),
+                "COUNCIL_EVIDENCE_DIR": evidence_dir,
                 "COUNCIL_CONNECT_TIMEOUT": "2", "COUNCIL_POOL_SIZE": "2"}
 
     def url(self, dbname: str = "postgres") -> str:

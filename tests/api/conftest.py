@@ -1,4 +1,4 @@
-"""An app per test on the parametrized database, with principals for every role and their tokens."""
+"""An app per test on SQLite, with principals for every role and their tokens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from council import bootstrap
+from council.services.principal_service import Scope
 from domain.values import Actor, Role
 
 ADMIN = Actor(id="cli:test", role=Role.ADMIN)
@@ -36,8 +37,15 @@ class Caller:
 
 
 @pytest.fixture
-def app(env, clock) -> Iterator:
-    bootstrap.init_db(env)
+def database_url(tmp_path) -> str:
+    """The HTTP layer runs on SQLite only: what it adds (routing, schemas, problems, tokens) does not depend on
+    the database, and the service layer below it is tested on both (tests/integration)."""
+    return f"sqlite:///{tmp_path}/council.db"
+
+
+@pytest.fixture
+def app(settings, env, clock) -> Iterator:
+    bootstrap.init_db(settings)
     app = create_app({"TESTING": True, "COUNCIL_ENV": env, "COUNCIL_CLOCK": clock})
     yield app
     app.extensions["par-council"].close()
@@ -45,7 +53,7 @@ def app(env, clock) -> Iterator:
 
 @pytest.fixture
 def callers(app) -> dict[str, Caller]:
-    council = app.extensions["par-council"].council
+    council = app.extensions["par-council"].get().council
     people = {
         "secretariat": {"role": "secretariat"},
         "officer01": {"role": "unit", "unit": "01"},
@@ -55,4 +63,4 @@ def callers(app) -> dict[str, Caller]:
         "inspector": {"role": "inspector"},
     }
     client = app.test_client()
-    return {name: Caller(client, council.add_principal(name, actor=ADMIN, **spec)[1]) for name, spec in people.items()}
+    return {name: Caller(client, council.add_principal(name, spec.pop("role"), ADMIN, Scope(**spec))[1]) for name, spec in people.items()}

@@ -70,7 +70,7 @@ def test_wrong_types_and_oversized_files_are_refused_and_nothing_is_recorded(app
 def test_an_upload_into_another_units_dossier_is_refused_before_the_file_is_stored(app, round_open):
     answer = upload(round_open["officer79"])
     assert (answer.status_code, answer.json["type"]) == (403, "forbidden-scope")
-    store = app.extensions["par-council"].council.blobs
+    store = app.extensions["par-council"].get().council.blobs
     assert not store.exists(hashlib.sha256(PDF).hexdigest())
 
 

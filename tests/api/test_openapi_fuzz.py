@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 from api import create_app
+from council.services.evidence_service import Upload
+from domain.values import ScoreAddress
 from tests.builders import KEY, SECRETARIAT, full_self_assessment, officer, open_round
 
 MAX_EXAMPLES = 25
@@ -66,8 +68,8 @@ def seed(council, clock) -> None:
     """A provincial round in appraisal: unit 01 fully self-assessed with a stored file on 2.1.1."""
     open_round(council)
     full_self_assessment(council, KEY, "01")
-    council.self_score(KEY, "79", "2.1.1", "0.50", officer("79"))
-    council.upload_evidence(KEY, "01", "2.1.1", io.BytesIO(PDF), "application/pdf", "QD-12.pdf", {}, officer("01"))
+    council.self_score(ScoreAddress(KEY, "79", "2.1.1"), "0.50", officer("79"))
+    council.upload_evidence(ScoreAddress(KEY, "01", "2.1.1"), Upload(io.BytesIO(PDF), "application/pdf", "QD-12.pdf"), {}, officer("01"))
     clock.set(2025, 2, 10, 9)
     council.advance_phase(KEY, "appraisal", SECRETARIAT)
 
@@ -75,7 +77,7 @@ def seed(council, clock) -> None:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(("caller", "method", "path"), cases())
 def test_no_operation_fails_or_breaks_its_schema(app, callers, clock, caller: str, method: str, path: str):
-    seed(app.extensions["par-council"].council, clock)
+    seed(app.extensions["par-council"].get().council, clock)
     operation = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)[path][method]
     headers = {"Authorization": f"Bearer {callers[caller].token}"}
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import openpyxl
 import pytest
 
-from council.exports import AUDIT_COLUMNS
+from api.spreadsheets import AUDIT_COLUMNS
 from tests.api.test_scores_api import PROBLEM, SCORE, open_round
 from tests.builders import ICT
 from tests.integration.test_whole_round import played  # noqa: F401  (a whole round, as a fixture)
@@ -31,7 +31,7 @@ STORY = ["opened", "self-scored", "evidence-attached", "appraisal-proposed", "co
 @pytest.fixture
 def council(app):
     """The app's own Council, so the imported `played` fixture plays its round where the API reads."""
-    return app.extensions["par-council"].council
+    return app.extensions["par-council"].get().council
 
 
 def url(path: str, **query) -> str:
@@ -103,7 +103,7 @@ def test_results_as_xlsx_have_numbers_as_numbers_and_the_names_intact(callers, p
 
 
 def test_the_audit_pages_over_http_without_gaps_or_repeats(app, callers, played):  # noqa: F811
-    head = app.extensions["par-council"].council.recorder.max_notification_id()
+    head = app.extensions["par-council"].get().council.recorder.max_notification_id()
     positions, cursor, pages = [], 0, 0
     while True:
         body = ok(callers["inspector"].get(url(AUDIT, cursor=cursor, limit=97))).json

@@ -24,10 +24,14 @@ def test_requests_without_a_valid_token_get_401_problems(app, callers):
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_health_and_the_openapi_document_need_no_token(app):
+def test_health_and_the_openapi_document_need_no_token(app, callers):
     client = app.test_client()
     health = client.get("/api/v1/health").json
-    assert (health["status"], health["database"], health["projection_lag"]) == ("ok", "ok", 0)
+    assert (health["status"], health["database"], health["backend"]) == ("ok", "ok", "sqlite")
+    assert health["events"] == 2 * len(callers)  # a principal and its token index each: read from the log
+    assert health["projection_lag"] == health["events"]  # nothing has read the views yet
+    open_round(callers)
+    assert client.get("/api/v1/health").json["events"] == 2 * len(callers) + 1
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.") and "/api/v1/rounds/{round_key}/units/{unit}/scores/{leaf}" in spec["paths"]
 

@@ -113,7 +113,7 @@ class Server:
         return self.workdir / "gunicorn.log"
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "council.cli", *args], cwd=ROOT, env=self.env,
+        done = subprocess.run([sys.executable, "-m", "council.cli.main", *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
             raise AssertionError(f"council {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
@@ -122,7 +122,7 @@ class Server:
     def add_principals(self, people: Mapping[str, list[str]]) -> dict[str, str]:
         """`council principals add NAME ...` for each, run side by side; returns name → printed token."""
         running = {
-            name: subprocess.Popen([sys.executable, "-m", "council.cli", "principals", "add", name, *options],
+            name: subprocess.Popen([sys.executable, "-m", "council.cli.main", "principals", "add", name, *options],
                                    cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for name, options in people.items()
         }

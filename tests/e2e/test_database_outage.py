@@ -32,11 +32,11 @@ def timed(request: Callable[[], TestResponse]) -> tuple[TestResponse, float]:
 @pytest.mark.postgres
 def test_outage_answers_503_and_recovers_without_restart(cluster: ThrowawayCluster, tmp_path) -> None:
     env = cluster.council_env(str(tmp_path / "evidence"))
-    bootstrap.init_db(env)
+    bootstrap.init_db(bootstrap.settings(env))
     app = create_app({"TESTING": True, "COUNCIL_ENV": env})
     services = app.extensions["par-council"]
     try:
-        _, token = services.council.add_principal("secretariat", role="secretariat", actor=ADMIN)
+        _, token = services.get().council.add_principal("secretariat", "secretariat", ADMIN)
         client = app.test_client()
         auth = {"Authorization": f"Bearer {token}"}
 
@@ -74,6 +74,7 @@ def test_outage_answers_503_and_recovers_without_restart(cluster: ThrowawayClust
         response = missing_round()
         assert response.status_code == 404 and response.mimetype == "application/problem+json"
         answer = health().get_json()
-        assert (answer["status"], answer["database"]) == ("ok", "ok")
+        assert (answer["status"], answer["database"], answer["backend"]) == ("ok", "ok", "postgresql")
+        assert answer["events"] == services.get().council.recorder.max_notification_id() > 0
     finally:
         services.close()

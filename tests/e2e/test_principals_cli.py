@@ -10,7 +10,7 @@ import sys
 
 def run(args: list[str], tmp_path) -> subprocess.CompletedProcess:
     env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
-    return subprocess.run([sys.executable, "-m", "council.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "council.cli.main", *args], env=env, capture_output=True, text=True,
                           timeout=120, check=False)
 
 
@@ -26,7 +26,7 @@ def test_principals_add_prints_the_token_once_and_list_and_revoke_show_the_princ
 
     again = run(["principals", "add", "member@moj", "--role", "council", "--fields", "2", "--ministry", "MOJ"],
                 tmp_path)
-    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
+    assert again.returncode == 1 and "already exists" in again.stderr and "Traceback" not in again.stderr
 
     revoked = run(["principals", "revoke", "member@moj", "--reason", "left the council"], tmp_path)
     assert revoked.returncode == 0, revoked.stderr

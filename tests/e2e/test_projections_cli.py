@@ -15,20 +15,21 @@ from tests.conftest import Clock
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "council.cli", *args], env=os.environ | env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "council.cli.main", *args], env=os.environ | env, capture_output=True,
                           text=True, timeout=120, check=False)
 
 
 def test_the_runner_follows_the_log_and_a_sigterm_stops_it_cleanly(tmp_path):
-    env = {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp_path}/c.db", "COUNCIL_EVIDENCE_DIR": f"{tmp_path}/ev"}
-    bootstrap.init_db(env)
-    council = bootstrap.build(env, clock=Clock())
+    env = {"COUNCIL_DATA_DIR": str(tmp_path)}
+    settings = bootstrap.init_db(bootstrap.settings(env))
+    parts = bootstrap.build(settings, clock=Clock())
+    council = parts.council
     key = open_round(council)
     full_self_assessment(council, key, "01")
     head = council.recorder.max_notification_id()
-    council.close()
+    parts.close()
     assert json.loads(cli(env, "projections", "status").stdout)["lag"] == head
-    runner = subprocess.Popen([sys.executable, "-m", "council.cli", "projections", "run", "--interval", "0.1"],
+    runner = subprocess.Popen([sys.executable, "-m", "council.cli.main", "projections", "run", "--interval", "0.1"],
                               env=os.environ | env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

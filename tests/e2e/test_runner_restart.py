@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from council import bootstrap, units
-from council.app import Council
-from council.demo import ICT, SECRETARIAT, SimulatedClock, officer
+from council import bootstrap
+from council.infra import unit_lists as units
+from council.cli.demo_round import ICT, SECRETARIAT, SimulatedClock, officer
+from council.services import Council
+from council.services.round_service import RoundPlan
+from domain.values import ScoreAddress
 from projections.runner import OUTAGES
 from tests.pgcluster import ThrowawayCluster
 
@@ -54,29 +57,29 @@ def log_size(council: Council) -> int:
 
 
 def self_score(council: Council, unit: str, leaf: str, points: str) -> Any:
-    return council.self_score("2024-province", unit, leaf, points, officer(unit), note="bổ sung")
+    return council.self_score(ScoreAddress("2024-province", unit, leaf), points, officer(unit), note="bổ sung")
 
 
 @pytest.mark.postgres
 def test_runner_survives_a_database_restart(cluster: ThrowawayCluster, tmp_path) -> None:
-    env = cluster.council_env(str(tmp_path / "evidence"))
-    bootstrap.init_db(env)
+    settings = bootstrap.init_db(bootstrap.settings(cluster.council_env(str(tmp_path / "evidence"))))
     clock = SimulatedClock()
-    council = bootstrap.build(env, clock=clock)
+    parts = bootstrap.build(settings, clock=clock)
+    council = parts.council
     stop = threading.Event()
     thread: threading.Thread | None = None
     try:
         provinces = units.load("provinces-2012-2025")[:2]
-        council.open_round(year=2024, framework_id="province-876-2022", units=provinces, actor=SECRETARIAT,
-                           windows={"self_assessment": {"opens_at": datetime(2025, 1, 1, tzinfo=ICT),
-                                                        "closes_at": datetime(2026, 1, 1, tzinfo=ICT)},
-                                    "explanation": {"opens_at": datetime(2026, 1, 2, tzinfo=ICT),
-                                                    "closes_at": datetime(2026, 2, 1, tzinfo=ICT)}})
+        windows = {"self_assessment": {"opens_at": datetime(2025, 1, 1, tzinfo=ICT),
+                                       "closes_at": datetime(2026, 1, 1, tzinfo=ICT)},
+                   "explanation": {"opens_at": datetime(2026, 1, 2, tzinfo=ICT),
+                                   "closes_at": datetime(2026, 2, 1, tzinfo=ICT)}}
+        council.open_round(RoundPlan(2024, "province-876-2022", provinces, windows), SECRETARIAT)
         for unit in provinces:
             council.self_assess("2024-province", unit["code"],
                                 [{"leaf": leaf, "points": "0.25"} for leaf in LEAVES], officer(unit["code"]))
 
-        runner = council.runner
+        runner = parts.read_models.runner
         view = runner.view
         thread = threading.Thread(target=runner.run, args=(stop,), kwargs={"interval": 0.2}, daemon=True,
                                   name="projection-runner")
@@ -114,4 +117,4 @@ def test_runner_survives_a_database_restart(cluster: ThrowawayCluster, tmp_path)
         if thread is not None:
             thread.join(timeout=60)
             assert not thread.is_alive(), "the runner did not stop when asked"
-        council.close()
+        parts.close()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from council.config import Settings
-from council.evidence import EvidenceStore
+from council.infra.blobs import BlobStore
+from council import bootstrap
+from council.infra.settings import Settings
 from domain.errors import EvidenceTooLargeError, NotFoundError, UnsupportedMediaTypeError
 
 PDF = "application/pdf"
@@ -19,8 +20,8 @@ LIMIT = 200_000  # over three 64 KiB chunks, so a refusal happens mid-stream
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> EvidenceStore:
-    return EvidenceStore(tmp_path / "evidence", LIMIT, frozenset({PDF, "image/png"}))
+def store(tmp_path: Path) -> BlobStore:
+    return BlobStore(tmp_path / "evidence", LIMIT, frozenset({PDF, "image/png"}))
 
 
 def files_under(root: Path) -> list[Path]:
@@ -111,11 +112,16 @@ def test_an_absent_blob_is_not_found(store):
         store.size(missing)
 
 
-def test_settings_build_the_store_from_the_environment(tmp_path):
-    settings = Settings.from_env({"COUNCIL_EVIDENCE_DIR": str(tmp_path / "files"), "COUNCIL_EVIDENCE_MAX_BYTES": "10",
+def test_the_composition_root_builds_the_store_from_the_environment(tmp_path):
+    settings = Settings.from_env({"COUNCIL_DATA_DIR": str(tmp_path), "COUNCIL_EVIDENCE_DIR": str(tmp_path / "files"),
+                                  "COUNCIL_EVIDENCE_MAX_BYTES": "10",
                                   "COUNCIL_EVIDENCE_TYPES": "application/pdf, Image/PNG"})
-    store = settings.evidence_store()
+    bootstrap.init_db(settings)
+    parts = bootstrap.build(settings)
+    store = parts.blobs
+    parts.close()
+    assert parts.council.blobs is store
     assert (store.root, store.max_bytes, store.allowed_types) == (tmp_path / "files", 10, {PDF, "image/png"})
-    defaults = Settings.from_env({})
+    defaults = Settings.from_env({"HOME": str(tmp_path)})
     assert defaults.evidence_max_bytes == 20 * 1024 * 1024
     assert "application/zip" in defaults.evidence_types

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+from psycopg_pool import PoolTimeout
 
 from council import bootstrap
-from council.config import Settings
-from council.idempotency import IdempotencyStore
+from council.infra.idempotency_store import IdempotencyStore
 
 CREATED = ("officer-01", "key-1", "hash-a", 201, '{"id": "2024-province"}', {"Location": "/api/v1/rounds/2024"})
 
 
 @pytest.fixture
-def store(env: dict[str, str]) -> Iterator[IdempotencyStore]:
-    bootstrap.init_db(env)
-    idempotency = IdempotencyStore.from_settings(bootstrap.settings(env))
+def store(settings) -> Iterator[IdempotencyStore]:
+    bootstrap.init_db(settings)
+    idempotency = IdempotencyStore.from_settings(settings)
     yield idempotency
     idempotency.close()
 
@@ -66,13 +68,38 @@ def test_ten_threads_saving_the_same_key_at_once_all_get_one_and_the_same_answer
     assert store.lookup("officer-01", "key-1") == answers[0]
 
 
-def test_db_init_twice_keeps_the_stored_answers(env, store):
+def test_db_init_twice_keeps_the_stored_answers(settings, store):
     saved = store.save(*CREATED)
-    bootstrap.init_db(env)
+    bootstrap.init_db(settings)
     assert store.lookup("officer-01", "key-1") == saved
 
 
-def test_building_the_postgres_store_connects_to_nothing_until_first_use():
-    unreachable = Settings(database_url="postgresql://nobody@127.0.0.1:1/none?schema=x", connect_timeout=1)
-    store = IdempotencyStore.from_settings(unreachable)
-    store.close()
+def test_building_the_postgres_store_connects_to_nothing_until_first_use(tmp_path):
+    """A server that only listens: building the store (before gunicorn forks) must not dial it; the first
+    lookup does."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        settings = bootstrap.settings({"COUNCIL_DATA_DIR": str(tmp_path), "COUNCIL_CONNECT_TIMEOUT": "1",
+                                       "COUNCIL_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{port}/none"})
+        store = IdempotencyStore.from_settings(settings)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+        failures: list[BaseException] = []
+        first_use = threading.Thread(target=lambda: _lookup_failing(store, failures))
+        first_use.start()
+        listener.settimeout(5)
+        dialled, _ = listener.accept()
+        dialled.close()
+        first_use.join()
+        store.close()
+    assert failures, "a lookup against a server that never answers must fail, not hang or succeed"
+
+
+def _lookup_failing(store: IdempotencyStore, failures: list[BaseException]) -> None:
+    try:
+        store.lookup("officer-01", "key-1")
+    except (PoolTimeout, psycopg.OperationalError) as error:
+        failures.append(error)

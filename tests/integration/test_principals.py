@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from council import principals
+from council.services import principal_service as principals
+from council.services.principal_service import Scope
 from domain.errors import AlreadyExistsError, ForbiddenRoleError, PrincipalRevokedError
 from domain.values import Actor, Role
 from tests.builders import SECRETARIAT
@@ -24,8 +25,8 @@ def stored_states(council) -> bytes:
 
 
 def test_a_token_authenticates_as_its_principal_with_role_and_scope(council):
-    member, token = council.add_principal("member@moj", "council", ADMIN, fields=["2", "3"], ministry="MOJ")
-    _, officer_token = council.add_principal("officer@01", "unit", ADMIN, unit="01")
+    member, token = council.add_principal("member@moj", "council", ADMIN, Scope(fields=["2", "3"], ministry="MOJ"))
+    _, officer_token = council.add_principal("officer@01", "unit", ADMIN, Scope(unit="01"))
     assert member == {"name": "member@moj", "role": "council", "unit": None, "fields": ["2", "3"], "ministry": "MOJ",
                       "revoked": False, "revoked_reason": "", "version": 1,
                       "registered_at": member["registered_at"]}
@@ -86,7 +87,7 @@ def test_principals_are_listed_in_order_of_registration_with_revocations(council
     council.add_principal("admin@moha", "admin", ADMIN)
     council.add_principal("thuky@moha", "secretariat", ADMIN)
     council.rotate_token("thuky@moha", ADMIN)
-    council.add_principal("officer@79", "unit", ADMIN, unit="79")
+    council.add_principal("officer@79", "unit", ADMIN, Scope(unit="79"))
     council.revoke_principal("thuky@moha", "duplicate account", ADMIN)
     listed = council.principals()
     assert [(p["name"], p["revoked"]) for p in listed] == [("admin@moha", False), ("thuky@moha", True),

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from domain.values import ScoreAddress
+
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "events-v1.json"
 
 
@@ -25,14 +27,14 @@ def test_events_recorded_by_version_1_replay_to_the_same_round_and_scores(counci
     key = "2024-province"
     round_ = council.round(key)
     assert (round_["phase"], round_["extensions"][0]["unit"]) == ("appraisal", "01")
-    score = council.score(key, "01", "2.1.1")
+    score = council.score(ScoreAddress(key, "01", "2.1.1"))
     assert (score["self_points"], score["proposed_points"], score["points"]) == (
         Decimal("0.75"), Decimal("0.75"), Decimal("0.25"))
     assert score["evidence"][0]["number"] == "12/QĐ-UBND"
-    history = council.history(key, "01", "2.1.1")
+    history = council.history(ScoreAddress(key, "01", "2.1.1"))
     assert [e["type"] for e in history["events"]] == [
         "opened", "self-scored", "evidence-attached", "appraisal-proposed", "council-adjusted"]
     assert history["events"][-1]["actor"] == {"id": "member@moj", "role": "council", "unit": None,
                                               "fields": ["2"], "ministry": "MOJ"}
     assert history["verified"] is True
-    assert council.score(key, "01", "2.1.3")["missing_evidence_note"] == "Văn bản đang trình ký"
+    assert council.score(ScoreAddress(key, "01", "2.1.3"))["missing_evidence_note"] == "Văn bản đang trình ký"

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from council.queries import as_dict
+from council.services.appraisal_service import Decision, ExplanationReport
+from council.services.score_queries import as_dict
 from domain.ids import score_id
+from domain.values import ScoreAddress
 from tests.builders import MOJ_MEMBER, SECRETARIAT, document, full_self_assessment, officer, open_round
 
 D = Decimal
@@ -27,28 +29,26 @@ def played(council, clock):
         council.propose_many(key, unit, [
             {"leaf": s["leaf"], "points": s["self_points"], "expected_version": s["version"]}
             for s in council.unit_scores(key, unit)], SECRETARIAT)
-    version = council.score(key, "01", "2.1.1")["version"]
-    council.adjust(key, "01", "2.1.1", "0.25", "Văn bản ban hành chậm so với kế hoạch", version, MOJ_MEMBER)
+    version = council.score(ScoreAddress(key, "01", "2.1.1"))["version"]
+    council.adjust(ScoreAddress(key, "01", "2.1.1"), "0.25", "Văn bản ban hành chậm so với kế hoạch", version, MOJ_MEMBER)
     clock.set(2025, 3, 12, 9)
     council.advance_phase(key, "explanation", SECRETARIAT)
-    council.file_explanation(key, "01", "2.1.1", "Văn bản ban hành đúng hạn theo quyết định số 12", officer("01"),
-                             requested_points="0.75")
+    council.file_explanation(ScoreAddress(key, "01", "2.1.1"), ExplanationReport("Văn bản ban hành đúng hạn theo quyết định số 12", requested_points="0.75"), officer("01"))
     survey = {leaf.code: leaf.max_points for leaf in council.framework(key).leaves("survey")}
     for unit in ("01", "79", "48"):
         council.record_survey(key, unit, survey | ({"1.3.3": "0.20"} if unit == "01" else {}), SECRETARIAT,
                               source="Điều tra xã hội học 2024")
     clock.set(2025, 3, 21, 9)
     council.advance_phase(key, "council_review", SECRETARIAT)
-    version = council.score(key, "01", "2.1.1")["version"]
-    council.decide_explanation(key, "01", "2.1.1", "1", True, "Chấp nhận một phần", version, MOJ_MEMBER,
-                               points="0.50")
+    version = council.score(ScoreAddress(key, "01", "2.1.1"))["version"]
+    council.decide_explanation(ScoreAddress(key, "01", "2.1.1"), "1", Decision(True, "Chấp nhận một phần", "0.50"), version, MOJ_MEMBER)
     clock.set(2025, 4, 2, 9)
     council.advance_phase(key, "finalized", SECRETARIAT)
     return key
 
 
-def test_one_units_index_matches_the_hand_computation(council, played):
-    results = council.results(played)
+def test_one_units_index_matches_the_hand_computation(read_models, council, played):
+    results = read_models.results(played)
     first = results["units"][0]
     assert first.unit.code == "01"
     assert first.index == D("68.00") - D("0.25") + D("32.00") - D("0.30") == D("99.45")
@@ -67,7 +67,7 @@ def test_every_leaf_of_every_unit_is_finalized_and_points_stay_decimal(council, 
 
 
 def test_the_disputed_score_tells_its_whole_story_in_order(council, played):
-    history = council.history(played, "01", "2.1.1")
+    history = council.history(ScoreAddress(played, "01", "2.1.1"))
     assert [e["type"] for e in history["events"]] == [
         "opened", "self-scored", "evidence-attached", "appraisal-proposed", "council-adjusted",
         "explanation-filed", "explanation-accepted", "finalized"]
@@ -88,14 +88,14 @@ def replay(events):
 def test_a_replayed_stream_equals_the_saved_state_and_each_version_equals_its_prefix(council, played):
     stream = score_id(played, "01", "2.1.1")
     events = list(council.events.get(stream))
-    assert as_dict(council.repository.get(stream)) == council.score(played, "01", "2.1.1") == replay(events)
+    assert as_dict(council.repository.get(stream)) == council.score(ScoreAddress(played, "01", "2.1.1")) == replay(events)
     for n in range(1, len(events) + 1):
-        assert council.score(played, "01", "2.1.1", version=n) == replay(events[:n])
+        assert council.score(ScoreAddress(played, "01", "2.1.1"), version=n) == replay(events[:n])
 
 
 def test_the_state_as_of_a_time_holds_every_event_recorded_by_then(council, played):
     events = list(council.events.get(score_id(played, "01", "2.1.1")))
     for event in events:
         by_then = [e for e in events if e.timestamp <= event.timestamp]
-        assert council.score(played, "01", "2.1.1", as_of=event.timestamp) == replay(by_then)
-    assert council.score(played, "01", "2.1.1", as_of=events[0].timestamp.replace(year=2020)) is None
+        assert council.score(ScoreAddress(played, "01", "2.1.1"), as_of=event.timestamp) == replay(by_then)
+    assert council.score(ScoreAddress(played, "01", "2.1.1"), as_of=events[0].timestamp.replace(year=2020)) is None

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from council import frameworks
+from council.infra import criteria_trees as frameworks
 from domain.errors import FrameworkError
 from domain.framework import Framework
 

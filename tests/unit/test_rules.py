@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from council import frameworks
+from council.infra import criteria_trees as frameworks
 from domain.dossier import Dossier
 from domain.errors import (
     ExplanationAlreadyOpenError,

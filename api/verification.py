@@ -1,0 +1,32 @@
+"""Verification: recompute the hash chains of the log; check a write's receipt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import actor, protect
+from api.schemas import ReceiptCheckSchema, ReceiptVerdictSchema, VerificationSchema, VerifyQuerySchema
+from api.wiring import council
+from domain.values import Role
+
+blp = protect(Blueprint("integrity", __name__, url_prefix="/api/v1", description="Integrity of the log"))
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @blp.arguments(VerifyQuerySchema, location="query")
+    @blp.response(200, VerificationSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        actor().require_role(Role.INSPECTOR, Role.SECRETARIAT, Role.ADMIN)
+        return council().verify(query.get("round"))
+
+
+@blp.route("/receipts/verify")
+class ReceiptCheck(MethodView):
+    @blp.arguments(ReceiptCheckSchema)
+    @blp.response(200, ReceiptVerdictSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        return council().verify_receipt(data["stream"], data["version"], data["event_hash"])

@@ -1,0 +1,138 @@
+"""Settings from the environment, parsed once per process, and their translation into eventsourcing's settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+DEFAULT_EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_EVIDENCE_TYPES = frozenset({
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/zip",
+})
+WHOLE_NUMBERS = ("COUNCIL_POOL_SIZE", "COUNCIL_CONNECT_TIMEOUT", "COUNCIL_EVIDENCE_MAX_BYTES")
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every path is absolute: the same settings mean the same files whatever folder a command runs from."""
+
+    data_dir: Path
+    database_url: str
+    evidence_dir: Path
+    pool_size: int = 5
+    connect_timeout: int = 5
+    evidence_max_bytes: int = DEFAULT_EVIDENCE_MAX_BYTES
+    evidence_types: frozenset[str] = DEFAULT_EVIDENCE_TYPES
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        data_dir = data_folder(env)
+        try:
+            numbers = [int(env.get(name) or default) for name, default in
+                       zip(WHOLE_NUMBERS, (5, 5, DEFAULT_EVIDENCE_MAX_BYTES), strict=True)]
+        except ValueError as error:
+            raise ConfigError(f"{', '.join(WHOLE_NUMBERS)} are whole numbers: {error}") from None
+        return cls(
+            data_dir=data_dir,
+            database_url=_absolute_sqlite(env.get("COUNCIL_DATABASE_URL") or f"sqlite:///{data_dir / 'council.db'}"),
+            evidence_dir=_absolute(env.get("COUNCIL_EVIDENCE_DIR") or str(data_dir / "evidence")),
+            pool_size=numbers[0], connect_timeout=numbers[1], evidence_max_bytes=numbers[2],
+            evidence_types=_media_types(env.get("COUNCIL_EVIDENCE_TYPES")) or DEFAULT_EVIDENCE_TYPES,
+        )
+
+    @property
+    def backend(self) -> str:
+        return urlsplit(self.database_url).scheme.split("+")[0]
+
+    @property
+    def shown_url(self) -> str:
+        """The database URL as printed and logged: the password never appears."""
+        url = urlsplit(self.database_url)
+        if url.password is None:
+            return self.database_url
+        netloc = url.netloc.replace(f":{url.password}@", ":***@", 1)
+        return urlunsplit(url._replace(netloc=netloc))
+
+    def persistence_env(self, create_table: bool = False) -> dict[str, str]:
+        """eventsourcing settings; tables are created only when asked (`council db init`)."""
+        common = {"CREATE_TABLE": "y" if create_table else "n", "AGGREGATE_CACHE_MAXSIZE": "5000"}
+        if self.backend == "sqlite":
+            return common | _sqlite_env(self.database_url)
+        if self.backend in ("postgresql", "postgres"):
+            return common | self._postgres_env()
+        raise ConfigError(
+            f"COUNCIL_DATABASE_URL must start with sqlite:/// or postgresql://, not {self.shown_url!r}"
+        )
+
+    def _postgres_env(self) -> dict[str, str]:
+        url = urlsplit(self.database_url)
+        options = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        if not url.path.strip("/"):
+            raise ConfigError("COUNCIL_DATABASE_URL for PostgreSQL names a database: postgresql://user@host:5432/db")
+        # The library's defaults (30 s connect timeout, ten retries) turn an outage into minutes of waiting.
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(url.path.strip("/")),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_SCHEMA": options.get("schema", ""),
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": "0",
+            "POSTGRES_CONNECT_TIMEOUT": str(self.connect_timeout),
+            "POSTGRES_MAX_WAITING": "0",
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": "council.infra.recorders:FailFastRecorder",
+        }
+
+
+def data_folder(env: Mapping[str, str]) -> Path:
+    """COUNCIL_DATA_DIR, else the user's data folder (XDG): never the folder a command happens to run in."""
+    if env.get("COUNCIL_DATA_DIR"):
+        return _absolute(env["COUNCIL_DATA_DIR"])
+    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or str(Path.home()), ".local", "share")
+    return _absolute(base) / "par-council"
+
+
+def _absolute(path: str) -> Path:
+    return Path(path).expanduser().absolute()
+
+
+def _absolute_sqlite(url: str) -> str:
+    """sqlite:///relative/path becomes sqlite:////absolute/path once, here; other URLs are kept."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:////"):
+        return url
+    target = url.removeprefix("sqlite:///")
+    if not target or target.startswith("file:"):
+        return url
+    return f"sqlite:///{_absolute(target)}"
+
+
+def _media_types(value: str | None) -> frozenset[str]:
+    """COUNCIL_EVIDENCE_TYPES: media types separated by commas, compared in lower case."""
+    return frozenset(part.strip().lower() for part in (value or "").split(",") if part.strip())
+
+
+def _sqlite_env(url: str) -> dict[str, str]:
+    """sqlite:////absolute/path, or sqlite:///file:NAME?mode=memory&cache=shared."""
+    target = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ""
+    if not target:
+        raise ConfigError(f"COUNCIL_DATABASE_URL for SQLite is sqlite:///path/to/file.db, not {url!r}")
+    if not target.startswith("file:"):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": target, "SQLITE_LOCK_TIMEOUT": "10"}

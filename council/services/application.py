@@ -1,0 +1,118 @@
+"""The Council application's base: persistence, clock, loading by natural key, saving with receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from council.infra import transcodings
+from council.infra.blobs import BlobStore
+from council.infra.clock import Clock, utcnow
+from council.services.request_scope import current_request_id
+from domain.base import event_type
+from domain.dossier import Dossier
+from domain.errors import NotFoundError, VersionConflictError
+from domain.ids import dossier_id, round_id, score_id
+from domain.round import Round
+from domain.score import Score
+from domain.values import Actor, Context, ScoreAddress
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a write recorded: enough to find the event again and check it was not altered."""
+
+    stream: str
+    version: int
+    type: str
+    event_hash: str
+    recorded_at: datetime
+    notification_id: int
+    request_id: str
+
+
+class CouncilBase(Application):
+    """One application, one event log: rounds, dossiers and scores (SQLite allows one per file).
+
+    Built only by `council.bootstrap`, which hands it the persistence settings, the blob store and the clock.
+    """
+
+    name = "council"
+
+    def __init__(self, env: Mapping[str, str], blobs: BlobStore, clock: Clock = utcnow) -> None:
+        self.clock = clock
+        self.blobs = blobs
+        super().__init__(dict(env))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcodings.register(transcoder)
+
+    def context(self, actor: Actor) -> Context:
+        """Who acts, now (UTC whatever the clock's zone), under the request in progress."""
+        return Context(actor=actor, request_id=current_request_id(), now=self.clock().astimezone(UTC))
+
+    def _load(self, stream: UUID, what: str, *, for_update: bool = True) -> Any:
+        try:
+            return self.repository.get(stream, deepcopy_from_cache=for_update)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{what} not found") from None
+
+    def _peek(self, stream: UUID) -> Any | None:
+        """An aggregate to read, not change (the cached copy, not a deep copy), or None when absent."""
+        try:
+            return self.repository.get(stream, deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+
+    def _round(self, key: str) -> Round:
+        """A round for reading only: the cached copy is shared, never changed."""
+        return self._load(round_id(key), f"round {key}", for_update=False)
+
+    def _score(self, rnd: Round, unit: str, leaf: str, ctx: Context) -> Score:
+        """The score stream of a leaf, opened on its first write."""
+        try:
+            return self.repository.get(score_id(rnd.key, unit, leaf))
+        except AggregateNotFoundError:
+            return Score.open(rnd, unit, leaf, ctx)
+
+    def _dossier(self, rnd: Round, unit: str, ctx: Context) -> Dossier:
+        try:
+            return self.repository.get(dossier_id(rnd.key, unit))
+        except AggregateNotFoundError:
+            return Dossier.open(rnd, unit, ctx)
+
+    def _existing_score(self, at: ScoreAddress) -> Score:
+        return self._load(score_id(at.round_key, at.unit, at.leaf), f"score {at}")
+
+    def _save(self, *aggregates: Any) -> list[Receipt]:
+        """Save in one transaction; a concurrent writer of the same stream turns into a version conflict."""
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            # Another worker saved the same stream first. The aggregate cache fast-forwards on the next
+            # load, so nothing stale is kept; the client is told the version to reload.
+            details = {}
+            if len(aggregates) == 1:
+                latest = self.recorder.select_events(aggregates[0].id, desc=True, limit=1)
+                details["current_version"] = latest[0].originator_version if latest else 0
+            raise VersionConflictError("another write reached this record first; reload and retry",
+                                       **details) from None
+        return [
+            Receipt(
+                stream=str(r.domain_event.originator_id),
+                version=r.domain_event.originator_version,
+                type=event_type(r.domain_event),
+                event_hash=r.domain_event.hash,  # type: ignore[attr-defined]
+                recorded_at=r.domain_event.timestamp,  # type: ignore[attr-defined]
+                notification_id=r.notification.id,
+                request_id=r.domain_event.request_id,  # type: ignore[attr-defined]
+            )
+            for r in recordings
+        ]

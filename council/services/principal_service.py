@@ -1,0 +1,92 @@
+"""Principal services: register who may call the API, issue and rotate their tokens, revoke, authenticate."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from council.services.application import CouncilBase, Receipt
+from domain.errors import AlreadyExistsError
+from domain.ids import principal_id, token_id
+from domain.principal import Principal, TokenIndex
+from domain.values import Actor
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a principal acts: a unit officer's unit, a council member's fields and home ministry."""
+
+    unit: str | None = None
+    fields: Sequence[str] = field(default=())
+    ministry: str | None = None
+
+PAGE = 500
+
+
+def token_hash(token: str) -> str:
+    """Only this digest is stored: a token is random enough that no salt or slow hash is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PrincipalServices(CouncilBase):
+    def add_principal(self, name: str, role: str, actor: Actor,
+                      scope: Scope | None = None) -> tuple[dict[str, Any], str]:
+        """Register a principal; the token is returned once and never stored or logged."""
+        scope = scope or Scope()
+        token, ctx = secrets.token_urlsafe(32), self.context(actor)
+        principal = Principal.register(name, role, token_hash(token), ctx, unit=scope.unit,
+                                       fields=tuple(scope.fields), ministry=scope.ministry)
+        if self.recorder.select_events(principal_id(name), limit=1):
+            raise AlreadyExistsError(f"principal {name} already exists")
+        self._save(principal, TokenIndex.issue(principal, ctx))
+        return as_dict(principal), token
+
+    def rotate_token(self, name: str, actor: Actor) -> str:
+        """A new token for the principal; the old one stops working."""
+        principal = self._load(principal_id(name), f"principal {name}")
+        token = secrets.token_urlsafe(32)
+        ctx = self.context(actor)
+        principal.rotate(token_hash(token), ctx)
+        self._save(principal, TokenIndex.issue(principal, ctx))
+        return token
+
+    def revoke_principal(self, name: str, reason: str, actor: Actor) -> Receipt:
+        principal = self._load(principal_id(name), f"principal {name}")
+        principal.revoke(reason, self.context(actor))
+        return self._save(principal)[-1]
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The actor a bearer token stands for, or None: unknown, replaced by a rotation, or revoked."""
+        digest = token_hash(token)
+        try:
+            index: TokenIndex = self.repository.get(token_id(digest), deepcopy_from_cache=False)
+            principal: Principal = self.repository.get(principal_id(index.principal), deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        if principal.revoked or not secrets.compare_digest(principal.token_hash, digest):
+            return None
+        return principal.actor
+
+    def principals(self) -> list[dict[str, Any]]:
+        """Every principal in the order of registration, revoked ones included."""
+        return [as_dict(self._load(stream, "principal", for_update=False)) for stream in self._principal_streams()]
+
+    def _principal_streams(self) -> list[Any]:
+        streams, start = [], 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=PAGE, topics=[Principal.Created.TOPIC])
+            streams += [notification.originator_id for notification in page]
+            if len(page) < PAGE:
+                return streams
+            start = page[-1].id + 1
+
+
+def as_dict(principal: Principal) -> dict[str, Any]:
+    return {"name": principal.name, "role": principal.role, "unit": principal.unit, "fields": list(principal.fields),
+            "ministry": principal.ministry, "revoked": principal.revoked, "revoked_reason": principal.revoked_reason,
+            "version": principal.version, "registered_at": principal.created_on}
