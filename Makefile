@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# `make run` keeps its data in the checkout's var/ (the README's curl examples source var/demo-tokens.env);
+# an installed `council` elsewhere uses COUNCIL_DATA_DIR or ~/.local/share/par-council.
+RUN_ENV = COUNCIL_DATA_DIR=$(CURDIR)/var
 
 .PHONY: run test install install-dev bench lint
 
@@ -16,9 +19,9 @@ install-dev: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 
 run: install
-	$(BIN)/council db init
-	$(BIN)/council demo
-	$(BIN)/council serve
+	$(RUN_ENV) $(BIN)/council db init
+	$(RUN_ENV) $(BIN)/council demo
+	$(RUN_ENV) $(BIN)/council serve
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -13,7 +13,8 @@ import time
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp}/demo.db"}
+        # The data folder too: evidence files stay in the temporary folder, not in the user's data folder.
+        env = os.environ | {"COUNCIL_DATABASE_URL": f"sqlite:///{tmp}/demo.db", "COUNCIL_DATA_DIR": tmp}
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "council.cli.main", "demo", "--tokens", f"{tmp}/tokens.env"], env=env,
                        check=True, capture_output=True)

@@ -3,7 +3,7 @@
 The round is played through the services on a fresh schema `bench_<random>` (dropped at the end): the 63
 provinces of 2012-2025 self-assess every appraisal leaf with evidence in one batch per unit, revise their
 forms until the log passes the target, submit; the Secretariat proposes, the explanation window passes in
-silence, survey points are recorded and the round is finalized. Then `rebuild_views(switch=True)` is timed
+silence, survey points are recorded and the round is finalized. Then `ReadModels.rebuild(switch=True)` is timed
 `--repeat` times (the median is the figure), beside pgbench's single-row INSERT rate on the same server
 (the physical reference).
 
@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -34,8 +35,12 @@ import psycopg
 from eventsourcing.projection import ProjectionRunner
 from psycopg import sql
 
-from council import bootstrap, units
+from council import bootstrap
+from council.bootstrap import Components
 from council.cli.demo_round import ICT, SECRETARIAT, YEAR, SimulatedClock, grid_points, officer
+from council.infra import unit_lists
+from council.infra.blobs import BlobStore
+from council.infra.settings import Settings
 from council.services import Council
 from council.services.evidence_service import Upload
 from council.services.round_service import RoundPlan
@@ -75,7 +80,7 @@ class Round:
 
     def __init__(self, council: Council, clock: SimulatedClock, target: int) -> None:
         self.council, self.clock, self.target = council, clock, target
-        self.units = units.load("provinces-2012-2025")
+        self.units = unit_lists.load("provinces-2012-2025")
         self.key = ""
 
     def play(self) -> None:
@@ -108,7 +113,8 @@ class Round:
             "explanation": {"opens_at": datetime(2025, 3, 10, tzinfo=ICT),
                             "closes_at": datetime(2025, 3, 20, tzinfo=ICT)},
         }
-        self.council.open_round(RoundPlan(year=YEAR, framework_id="province-876-2022", units=self.units, windows=windows), SECRETARIAT)
+        self.council.open_round(RoundPlan(year=YEAR, framework_id="province-876-2022", units=self.units,
+                                          windows=windows), SECRETARIAT)
         return f"{YEAR}-province"
 
     def stage(self, phase: str, at: datetime) -> None:
@@ -176,11 +182,12 @@ def pgbench_tps(url: str) -> dict[str, Any]:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
 
 
-def library_runner_rate(council: Council, env: dict[str, str], sample: int) -> dict[str, Any]:
+def library_runner_rate(parts: Components, sample: int) -> dict[str, Any]:
     """The library's own `ProjectionRunner` (LISTEN/NOTIFY, one transaction per event) driving the same projection
     over the first `sample` events into scratch tables: the reference the batched rebuild is measured against."""
+    council = parts.council
     generation = 900_000 + random.randrange(99_999)
-    scratch = open_view(council.view_env, generation=generation)
+    scratch = open_view(parts.read_models.env, generation=generation)
     scratch.create_view_tables()
     view_class = type("ScratchView", (PostgresCouncilView,), {"generation": generation})
 
@@ -190,9 +197,17 @@ def library_runner_rate(council: Council, env: dict[str, str], sample: int) -> d
         def __init__(self, view: CouncilView) -> None:
             super().__init__(view, lambda stream, version: council.repository.get(stream, version=version))
 
+    class Subscribed(Council):
+        """The runner constructs its application from the environment alone; the blob store comes from here."""
+
+        name = "council"  # the same log and tracking name as the Council (a subclass would be named after itself)
+
+        def __init__(self, env: Mapping[str, str]) -> None:
+            super().__init__(env, blobs=parts.blobs)
+
     try:
-        runner = ProjectionRunner(application_class=Council, projection_class=OneEventPerTransaction,
-                                  view_class=view_class, env=bootstrap.settings(env).persistence_env(create_table=True))
+        runner = ProjectionRunner(application_class=Subscribed, projection_class=OneEventPerTransaction,
+                                  view_class=view_class, env=parts.settings.persistence_env(create_table=True))
         try:
             position, first, ended = _time_until(runner.view, sample)  # type: ignore[arg-type]
         finally:
@@ -223,13 +238,13 @@ def _time_until(view: CouncilView, sample: int) -> tuple[int, tuple[int, float] 
     return position, first, time.perf_counter()
 
 
-def writer(env: dict[str, str], clock: SimulatedClock) -> Council:
-    """`bootstrap.build`, tuned for the benchmark's single writer: the aggregate cache holds the whole round and is
-    trusted without a fast-forward query per load (no other process writes this schema), no ping per checkout."""
-    config = bootstrap.settings(env)
+def writer(config: Settings, clock: SimulatedClock) -> Council:
+    """`bootstrap.build`'s Council, tuned for the benchmark's single writer: the aggregate cache holds the whole round
+    and is trusted without a fast-forward query per load (no other process writes this schema), no ping per checkout."""
     tuned = config.persistence_env(create_table=False) | {
         "AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n", "POSTGRES_PRE_PING": "n"}
-    return Council(env=tuned, clock=clock, blobs=config.evidence_store())
+    blobs = BlobStore(config.evidence_dir, config.evidence_max_bytes, config.evidence_types)
+    return Council(tuned, blobs=blobs, clock=clock)
 
 
 def main() -> None:
@@ -251,41 +266,46 @@ def main() -> None:
     base = without_schema(args.database_url)
     schema = args.schema or f"bench_{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"COUNCIL_DATABASE_URL": with_schema(base, schema), "COUNCIL_EVIDENCE_DIR": f"{tmp}/evidence",
-               "COUNCIL_POOL_SIZE": "2"}
-        council = None
+        config = bootstrap.settings({"COUNCIL_DATABASE_URL": with_schema(base, schema), "COUNCIL_DATA_DIR": tmp,
+                                     "COUNCIL_EVIDENCE_DIR": f"{tmp}/evidence", "COUNCIL_POOL_SIZE": "2"})
+        council: Council | None = None
+        parts: Components | None = None
         try:
             clock = SimulatedClock()
             build_seconds = None
             if not args.schema:
-                bootstrap.init_db(env)
-                council = writer(env, clock)
+                bootstrap.init_db(config)
+                council = writer(config, clock)
                 started = time.perf_counter()
                 Round(council, clock, args.events).play()
                 build_seconds = time.perf_counter() - started
                 council.close()
-            council = bootstrap.build(env, clock=clock)  # a fresh process's state: no aggregate cache
-            events = council.recorder.max_notification_id() or 0
+                council = None
+            parts = bootstrap.build(config, clock=clock)  # a fresh process's state: no aggregate cache
+            read_models = parts.read_models
+            events = parts.council.recorder.max_notification_id() or 0
             timings = []
             profiler = cProfile.Profile() if args.profile else None
             for _ in range(args.repeat):
                 started = time.perf_counter()
                 if profiler is not None:
                     profiler.enable()
-                generation = council.rebuild_views(switch=True)
+                generation = read_models.rebuild(switch=True)
                 timings.append(time.perf_counter() - started)
                 if profiler is not None:
                     profiler.disable()
-                status = council.view_status()
+                status = read_models.status()
                 assert status["generation"] == generation and status["lag"] == 0, status
-                (audit,) = council.runner.view.query("SELECT count(*) AS n FROM {audit}")
+                (audit,) = read_models.runner.view.query("SELECT count(*) AS n FROM {audit}")
                 assert audit["n"] == events, (audit["n"], events)
             if profiler is not None:
                 profiler.dump_stats(args.profile)
-            library = library_runner_rate(council, env, min(args.library_sample, events))
+            library = library_runner_rate(parts, min(args.library_sample, events))
         finally:
             if council is not None:
                 council.close()
+            if parts is not None:
+                parts.close()
             if not args.keep:
                 with psycopg.connect(base, autocommit=True) as conn:
                     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

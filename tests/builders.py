@@ -38,7 +38,7 @@ def document(label: str) -> dict[str, Any]:
 
 
 def open_round(council: Council, framework_id: str = "province-876-2022", units: list[dict] | None = None) -> str:
-    council.open_round(RoundPlan(year=2024, framework_id=framework_id, units=units or UNITS, windows=WINDOWS), SECRETARIAT)
+    council.open_round(RoundPlan(2024, framework_id, units or UNITS, WINDOWS), SECRETARIAT)
     return f"2024-{framework_id.split('-')[0]}"
 
 

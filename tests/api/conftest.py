@@ -63,4 +63,5 @@ def callers(app) -> dict[str, Caller]:
         "inspector": {"role": "inspector"},
     }
     client = app.test_client()
-    return {name: Caller(client, council.add_principal(name, spec.pop("role"), ADMIN, Scope(**spec))[1]) for name, spec in people.items()}
+    return {name: Caller(client, council.add_principal(name, spec.pop("role"), ADMIN, Scope(**spec))[1])
+            for name, spec in people.items()}

@@ -163,12 +163,13 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
     seeds = {level: Seed(round_key=f"2024-{level}", unit=LEVELS[level][0]["code"],
                          framework_id=f"{level}-876-2022") for level in levels}
     for level, seed in seeds.items():
-        council.open_round(RoundPlan(year=2024, framework_id=seed.framework_id, units=LEVELS[level], windows=WINDOWS), SECRETARIAT)
+        council.open_round(RoundPlan(2024, seed.framework_id, LEVELS[level], WINDOWS), SECRETARIAT)
         own = officer(seed.unit)
         if row.complete:
             full_self_assessment(council, seed.round_key, seed.unit)
         council.self_score(ScoreAddress(seed.round_key, seed.unit, seed.leaf), "0.50", own)
-        receipt = council.upload_evidence(ScoreAddress(seed.round_key, seed.unit, seed.leaf), Upload(io.BytesIO(PDF), "application/pdf", "QD-12.pdf"), {}, own)
+        receipt = council.upload_evidence(ScoreAddress(seed.round_key, seed.unit, seed.leaf),
+                                          Upload(io.BytesIO(PDF), "application/pdf", "QD-12.pdf"), {}, own)
         seed.sha256 = hashlib.sha256(PDF).hexdigest()
         seed.receipt = {"stream": receipt.stream, "version": receipt.version, "event_hash": receipt.event_hash}
     state = STEPS.index(row.state)
@@ -183,7 +184,8 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
                 council.advance_phase(seed.round_key, phase, SECRETARIAT)
     for seed in seeds.values():
         if row.state == EXPLAINED:
-            seed.explanation_id, _ = council.file_explanation(ScoreAddress(seed.round_key, seed.unit, seed.leaf), ExplanationReport("đã ban hành"), officer(seed.unit))
+            seed.explanation_id, _ = council.file_explanation(ScoreAddress(seed.round_key, seed.unit, seed.leaf),
+                                                              ExplanationReport("đã ban hành"), officer(seed.unit))
         seed.version = council.score(ScoreAddress(seed.round_key, seed.unit, seed.leaf))["version"]
     return seeds
 

@@ -69,7 +69,8 @@ def seed(council, clock) -> None:
     open_round(council)
     full_self_assessment(council, KEY, "01")
     council.self_score(ScoreAddress(KEY, "79", "2.1.1"), "0.50", officer("79"))
-    council.upload_evidence(ScoreAddress(KEY, "01", "2.1.1"), Upload(io.BytesIO(PDF), "application/pdf", "QD-12.pdf"), {}, officer("01"))
+    upload = Upload(io.BytesIO(PDF), "application/pdf", "QD-12.pdf")
+    council.upload_evidence(ScoreAddress(KEY, "01", "2.1.1"), upload, {}, officer("01"))
     clock.set(2025, 2, 10, 9)
     council.advance_phase(KEY, "appraisal", SECRETARIAT)
 

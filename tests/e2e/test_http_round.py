@@ -18,8 +18,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
+from council import bootstrap
+from council.infra import ddl
 from tests.e2e.server import Answer, Client, Server
 
 D = Decimal
@@ -380,3 +384,39 @@ def test_the_loser_of_a_race_is_always_told_the_current_version(server: Server, 
     for raced in race_every_leaf(2022, people):
         loser = next(a for a in raced.answers.values() if a.status == 409)
         assert loser.json.get("current_version") == raced.expected_version + 1, (raced.leaf, loser.json)
+
+
+# 3. A request followed from its answer to the event, the audit trail and gunicorn's access log
+
+
+def stored_event(server: Server, notification_id: int) -> bytes:
+    """The event's row as PostgreSQL holds it, read past the API."""
+    env = bootstrap.settings({"COUNCIL_DATABASE_URL": server.database_url}).persistence_env()
+    with psycopg.connect(**ddl.pg_connect_kwargs(env)) as conn:
+        row = conn.execute(sql.SQL("SELECT state FROM {}.council_events WHERE notification_id = %s").format(
+            sql.Identifier(env["POSTGRES_SCHEMA"])), (notification_id,)).fetchone()
+    assert row is not None, notification_id
+    return bytes(row[0])
+
+
+@pytest.mark.parametrize(("year", "sent"), [(2040, "abc-123"), (2041, None)])
+def test_a_request_id_is_in_the_answer_the_event_the_audit_trail_and_the_access_log(
+        server: Server, people: dict[str, Client], year: int, sent: str | None):
+    log_start = server.log_size()
+    answer = people["thuky@moha"].post("/api/v1/rounds", {"year": year, "framework": FRAMEWORK, "units": UNITS[:1],
+                                                          "windows": windows(datetime.now(UTC) + timedelta(hours=1))},
+                                       headers={"X-Request-ID": sent} if sent else {})
+    receipt = written(answer, type_="opened")
+    request_id = answer.headers["x-request-id"]
+    assert request_id == sent if sent else len(request_id) == 32
+    assert receipt["request_id"] == request_id
+    stored = stored_event(server, receipt["notification_id"]).replace(b" ", b"")
+    assert f'"request_id":"{request_id}"'.encode() in stored
+    trail = ok(people["inspector@gov"].get(f"/api/v1/audit?request_id={request_id}&after={receipt['notification_id']}"))
+    assert [(row["position"], row["type"], row["request_id"]) for row in trail["items"]] == [
+        (receipt["notification_id"], "opened", request_id)]
+    deadline = time.monotonic() + 10  # gunicorn writes the access line after the answer is sent
+    while f" request_id={request_id}\n" not in server.log(log_start) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [line for line in server.log(log_start).splitlines() if line.endswith(f" request_id={request_id}")]
+    assert len(lines) == 1 and '"POST /api/v1/rounds HTTP/1.1" 201' in lines[0], server.log(log_start)

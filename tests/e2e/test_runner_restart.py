@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import pytest
 
 from council import bootstrap
-from council.infra import unit_lists as units
 from council.cli.demo_round import ICT, SECRETARIAT, SimulatedClock, officer
+from council.infra import unit_lists as units
 from council.services import Council
 from council.services.round_service import RoundPlan
 from domain.values import ScoreAddress

@@ -31,6 +31,7 @@ INSPECTOR = Actor(id="thanhtra@moha", role=Role.INSPECTOR)
 ADMIN = Actor(id="cli:test", role=Role.ADMIN)
 PROVINCES = unit_lists.load("provinces-2012-2025")[:50]
 MINISTRIES = unit_lists.load("ministries-2022-2024")[:2]
+ON_TIME = ExplanationReport("Đã ban hành đúng hạn", "0.75")
 COLUMNS = {"position", "stream", "round_key", "unit", "leaf", "version", "type", "actor", "role", "recorded_at",
            "points_before", "points_after", "reason", "hash", "request_id"}
 
@@ -226,8 +227,8 @@ def test_an_explanation_filed_after_a_units_extension_belongs_to_the_extended_wi
     key = explanation_round(council, clock)
     extended = datetime(2025, 3, 25, tzinfo=ICT)
     council.extend_window(key, Extension("explanation", extended, "Bão lũ", unit="79"), SECRETARIAT)
-    council.file_explanation(ScoreAddress(key, "79", "2.1.1"), ExplanationReport("Đã ban hành đúng hạn", requested_points="0.75"), officer("79"))
-    council.file_explanation(ScoreAddress(key, "01", "2.1.1"), ExplanationReport("Đã ban hành đúng hạn", requested_points="0.75"), officer("01"))
+    council.file_explanation(ScoreAddress(key, "79", "2.1.1"), ON_TIME, officer("79"))
+    council.file_explanation(ScoreAddress(key, "01", "2.1.1"), ON_TIME, officer("01"))
     closes = {d["unit"]: datetime.fromisoformat(d["window_closes_at"]) for d in read_models.disputes(key, INSPECTOR)}
     assert closes == {"01": WINDOWS["explanation"]["closes_at"], "79": extended}
     assert {d["state"] for d in read_models.disputes(key, INSPECTOR)} == {"open"}
@@ -235,7 +236,7 @@ def test_an_explanation_filed_after_a_units_extension_belongs_to_the_extended_wi
 
 def test_an_extension_after_filing_moves_the_disputes_window_close(read_models, council, clock):
     key = explanation_round(council, clock)
-    council.file_explanation(ScoreAddress(key, "01", "2.1.1"), ExplanationReport("Đã ban hành đúng hạn", requested_points="0.75"), officer("01"))
+    council.file_explanation(ScoreAddress(key, "01", "2.1.1"), ON_TIME, officer("01"))
     extended = datetime(2025, 3, 25, tzinfo=ICT)
     council.extend_window(key, Extension("explanation", extended, "Bão lũ", unit="01"), SECRETARIAT)
     (dispute,) = read_models.disputes(key, INSPECTOR)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from council.infra.blobs import BlobStore
 from council import bootstrap
+from council.infra.blobs import BlobStore
 from council.infra.settings import Settings
 from domain.errors import EvidenceTooLargeError, NotFoundError, UnsupportedMediaTypeError
 

@@ -39,7 +39,7 @@ def test_a_refused_command_records_nothing(council):
         lambda: council.self_score(ScoreAddress(key, "01", "1.1.1"), "0.50", officer("79")),
         lambda: council.self_assess(key, "01", [{"leaf": "1.1.1", "points": "0.50"},
                                                 {"leaf": "1.1.2", "points": "99.00"}], officer("01")),
-        lambda: council.open_round(RoundPlan(year=2024, framework_id="province-876-2022", units=[], windows={}), SECRETARIAT),
+        lambda: council.open_round(RoundPlan(2024, "province-876-2022", units=[], windows={}), SECRETARIAT),
     ]
     for refuse in refusals:
         with pytest.raises(DomainError):
@@ -80,7 +80,8 @@ def test_a_unit_extension_lets_that_unit_write_after_the_close(council, clock):
     clock.set(2025, 2, 2, 9)
     with pytest.raises(WindowClosedError):
         council.self_score(ScoreAddress(key, "01", "1.1.1"), "0.50", officer("01"))
-    council.extend_window(key, Extension("self_assessment", datetime(2025, 2, 6, tzinfo=ICT), "Bão số 3", unit="01"), SECRETARIAT)
+    extension = Extension("self_assessment", datetime(2025, 2, 6, tzinfo=ICT), "Bão số 3", unit="01")
+    council.extend_window(key, extension, SECRETARIAT)
     assert council.self_score(ScoreAddress(key, "01", "1.1.1"), "0.50", officer("01")).version == 2
     with pytest.raises(WindowClosedError):
         council.self_score(ScoreAddress(key, "79", "1.1.1"), "0.50", officer("79"))
@@ -114,7 +115,8 @@ def test_two_council_members_adjusting_at_once_lose_no_update(council, settings,
     def adjust(app, points):
         barrier.wait()
         try:
-            outcomes.append(app.adjust(ScoreAddress(key, "01", "2.1.1"), points, "thiếu minh chứng", version, MOJ_MEMBER))
+            outcomes.append(app.adjust(ScoreAddress(key, "01", "2.1.1"), points, "thiếu minh chứng", version,
+                                       MOJ_MEMBER))
         except VersionConflictError as conflict:
             outcomes.append(conflict)
 

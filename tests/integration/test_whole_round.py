@@ -29,19 +29,21 @@ def played(council, clock):
         council.propose_many(key, unit, [
             {"leaf": s["leaf"], "points": s["self_points"], "expected_version": s["version"]}
             for s in council.unit_scores(key, unit)], SECRETARIAT)
-    version = council.score(ScoreAddress(key, "01", "2.1.1"))["version"]
-    council.adjust(ScoreAddress(key, "01", "2.1.1"), "0.25", "Văn bản ban hành chậm so với kế hoạch", version, MOJ_MEMBER)
+    at = ScoreAddress(key, "01", "2.1.1")
+    version = council.score(at)["version"]
+    council.adjust(at, "0.25", "Văn bản ban hành chậm so với kế hoạch", version, MOJ_MEMBER)
     clock.set(2025, 3, 12, 9)
     council.advance_phase(key, "explanation", SECRETARIAT)
-    council.file_explanation(ScoreAddress(key, "01", "2.1.1"), ExplanationReport("Văn bản ban hành đúng hạn theo quyết định số 12", requested_points="0.75"), officer("01"))
+    report = ExplanationReport("Văn bản ban hành đúng hạn theo quyết định số 12", "0.75")
+    council.file_explanation(at, report, officer("01"))
     survey = {leaf.code: leaf.max_points for leaf in council.framework(key).leaves("survey")}
     for unit in ("01", "79", "48"):
         council.record_survey(key, unit, survey | ({"1.3.3": "0.20"} if unit == "01" else {}), SECRETARIAT,
                               source="Điều tra xã hội học 2024")
     clock.set(2025, 3, 21, 9)
     council.advance_phase(key, "council_review", SECRETARIAT)
-    version = council.score(ScoreAddress(key, "01", "2.1.1"))["version"]
-    council.decide_explanation(ScoreAddress(key, "01", "2.1.1"), "1", Decision(True, "Chấp nhận một phần", "0.50"), version, MOJ_MEMBER)
+    version = council.score(at)["version"]
+    council.decide_explanation(at, "1", Decision(True, "Chấp nhận một phần", "0.50"), version, MOJ_MEMBER)
     clock.set(2025, 4, 2, 9)
     council.advance_phase(key, "finalized", SECRETARIAT)
     return key
@@ -88,7 +90,8 @@ def replay(events):
 def test_a_replayed_stream_equals_the_saved_state_and_each_version_equals_its_prefix(council, played):
     stream = score_id(played, "01", "2.1.1")
     events = list(council.events.get(stream))
-    assert as_dict(council.repository.get(stream)) == council.score(ScoreAddress(played, "01", "2.1.1")) == replay(events)
+    state = council.score(ScoreAddress(played, "01", "2.1.1"))
+    assert as_dict(council.repository.get(stream)) == state == replay(events)
     for n in range(1, len(events) + 1):
         assert council.score(ScoreAddress(played, "01", "2.1.1"), version=n) == replay(events[:n])
 
