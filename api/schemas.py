@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_type_hints
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from domain.errors import DomainError
 from domain.round import PHASES
 from domain.values import to_points
+from projections import rows
 
 
 class Points(fields.Field):
@@ -342,22 +343,23 @@ class AuditQuerySchema(ResultsQuerySchema):
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
-class AuditItemSchema(Schema):
-    position = fields.Int()
-    stream = fields.Str()
-    round_key = fields.Str(allow_none=True)
-    unit = fields.Str(allow_none=True)
-    leaf = fields.Str(allow_none=True)
-    version = fields.Int()
-    type = fields.Str()
-    actor = fields.Str()
-    role = fields.Str()
-    recorded_at = fields.Str()
-    points_before = Points(allow_none=True)
-    points_after = Points(allow_none=True)
-    reason = fields.Str()
-    hash = fields.Str()
-    request_id = fields.Str()
+def row_schema(row: type[tuple[Any, ...]], name: str) -> type[Schema]:
+    """The answer schema of a view's rows, from the row type itself (projections/rows.py): a column is
+    declared once, there."""
+    hints = get_type_hints(row, include_extras=True)
+    declared: dict[str, fields.Field] = {}
+    for column in row._fields:  # type: ignore[attr-defined]
+        hint = hints[column]
+        if hint == rows.Points:
+            declared[column] = Points(allow_none=True)
+        elif hint is int:
+            declared[column] = fields.Int()
+        else:
+            declared[column] = fields.Str(allow_none=hint is not str)
+    return Schema.from_dict(declared, name=name)
+
+
+AuditItemSchema = row_schema(rows.AuditRow, "AuditItem")
 
 
 class AuditPageSchema(Schema):
@@ -370,21 +372,7 @@ class DisputesQuerySchema(ReadQuerySchema):
     state = fields.Str(validate=validate.OneOf(["open", "accepted", "rejected"]))
 
 
-class DisputeSchema(Schema):
-    round_key = fields.Str()
-    unit = fields.Str()
-    leaf = fields.Str()
-    explanation_id = fields.Str()
-    state = fields.Str()
-    argument = fields.Str()
-    requested_points = Points(allow_none=True)
-    filed_at = fields.Str()
-    filed_by = fields.Str()
-    window_closes_at = fields.Str(allow_none=True)
-    decided_at = fields.Str(allow_none=True)
-    decided_by = fields.Str(allow_none=True)
-    decision_reason = fields.Str(allow_none=True)
-    decided_points = Points(allow_none=True)
+DisputeSchema = row_schema(rows.DisputeRow, "Dispute")
 
 
 class ViewStatusSchema(Schema):

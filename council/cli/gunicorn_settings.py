@@ -17,3 +17,6 @@ accesslog = "-"
 errorlog = "-"
 # gunicorn's default line, then the request id the API answered with (X-Request-ID), as in the events it recorded.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" request_id=%({x-request-id}o)s'
+# gunicorn 27's control socket lives at one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn): a second server of
+# the same user silently takes it over. par-council is run by its supervisor and signals, not through it.
+control_socket_disable = True

@@ -20,6 +20,10 @@ NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "var", "build", "dist", "*.
                                     ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis")
 # Nothing of the checkout or of the developer's settings may leak into the installed package's processes.
 NOT_PASSED_ON = {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "XDG_DATA_HOME", "XDG_RUNTIME_DIR"}
+# Run by the new venv's python: its site-packages and the files the project's packages were imported from.
+WHERE_IMPORTED = ("import json, sysconfig, api, council, domain, projections; "
+                  "print(json.dumps({'site': sysconfig.get_path('purelib'), "
+                  "'files': [m.__file__ for m in (api, council, domain, projections)]}))")
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
@@ -67,10 +71,7 @@ def test_the_package_installed_into_a_fresh_venv_serves_health_from_another_fold
     env = clean_environment(COUNCIL_DATA_DIR=str(data), HOME=str(home), COUNCIL_BIND=f"127.0.0.1:{port}",
                             COUNCIL_WORKERS="1", PYTHONUNBUFFERED="1")
 
-    imported = json.loads(run([str(python), "-c", "import json, sysconfig, api, council, domain, projections; "
-                                                  "print(json.dumps({'site': sysconfig.get_path('purelib'), "
-                                                  "'files': [m.__file__ for m in (api, council, domain, projections)]}))"],
-                              cwd=elsewhere, env=env))
+    imported = json.loads(run([str(python), "-c", WHERE_IMPORTED], cwd=elsewhere, env=env))
     site = Path(imported["site"]).resolve()
     assert site.is_relative_to(venv), imported
     for file in map(Path, imported["files"]):
