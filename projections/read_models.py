@@ -16,7 +16,7 @@ from domain import results
 from domain.errors import DomainError, InvalidQueryError, NotFoundError
 from domain.framework import Framework
 from domain.values import Actor, Role, Unit
-from projections.runner import Runner, open_view
+from projections.runner import EventLog, Runner, open_view
 from projections.tables import CouncilView
 
 AUDIT_FILTERS = ("round_key", "unit", "leaf", "actor", "type", "request_id")
@@ -29,7 +29,7 @@ class ViewBehindError(DomainError):
 
 
 class ReadModels:
-    def __init__(self, council: Any, env: Mapping[str, str]) -> None:
+    def __init__(self, council: EventLog, env: Mapping[str, str]) -> None:
         self.council = council
         self.env = dict(env)
         self._runner: Runner | None = None
@@ -115,15 +115,19 @@ class ReadModels:
     def rebuild(self, progress: Callable[[int], None] | None = None, switch: bool = True) -> int:
         """Fill a fresh generation of tables from the whole log; readers switch over only when it is done."""
         current = self.runner.view
-        fresh = open_view(self.env, generation=current.active_generation() + 1)
-        fresh.drop_view_tables()
-        fresh.create_view_tables()
-        Runner(self.council, fresh, page=5000, follow_active=False).rebuild(progress=progress)
-        if switch:
-            fresh.switch_to(fresh.generation)
-            old = open_view(self.env, generation=current.generation)
-            old.drop_view_tables()
-        return fresh.generation
+        generation = current.active_generation() + 1
+        fresh = open_view(self.env, generation=generation)
+        try:
+            fresh.drop_view_tables()
+            fresh.create_view_tables()
+            Runner(self.council, fresh, page=5000, follow_active=False).rebuild(progress=progress)
+            if switch:
+                fresh.switch_to(generation)
+                fresh.generation = current.generation
+                fresh.drop_view_tables()  # the old generation's tables, through the same connection pool
+        finally:
+            fresh.close()
+        return generation
 
     def close(self) -> None:
         if self._runner is not None:

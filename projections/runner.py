@@ -8,7 +8,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
@@ -69,10 +69,24 @@ def _view_env(env: dict[str, str]) -> dict[str, str]:
     return {**env, "CREATE_TABLE": "n", "APPLICATION_RECORDER_TOPIC": ""}
 
 
+class EventLog(Protocol):
+    """What the read side needs of the write side: its notification log, its mapper, its repository (the
+    Council application is one; the read side never imports the service layer)."""
+
+    @property
+    def recorder(self) -> Any: ...
+
+    @property
+    def mapper(self) -> Any: ...
+
+    @property
+    def repository(self) -> Any: ...
+
+
 class Runner:
     """Applies the log to a view page by page; exactly once because rows and tracking commit together."""
 
-    def __init__(self, app: Any, view: CouncilView, page: int = PAGE, follow_active: bool = True) -> None:
+    def __init__(self, app: EventLog, view: CouncilView, page: int = PAGE, follow_active: bool = True) -> None:
         self.app, self.view, self.page, self.follow_active = app, view, page, follow_active
         self.projection = CouncilProjection(view, self._load)
         self.lock = threading.Lock()
