@@ -91,8 +91,9 @@ class CouncilBase(Application):
     def _existing_score(self, at: ScoreAddress) -> Score:
         return self._load(score_id(at.round_key, at.unit, at.leaf), f"score {at}")
 
-    def _save(self, *aggregates: Any) -> list[Receipt]:
-        """Save in one transaction; a concurrent writer of the same stream turns into a version conflict."""
+    def _save(self, *aggregates: Any, final: bool = True) -> list[Receipt]:
+        """Save in one transaction; a concurrent writer of the same stream turns into a version conflict.
+        `final=False` marks the intermediate saves of a command that saves several times (a phase change)."""
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from council.services.application import CouncilBase, Receipt
-from domain.values import Actor, ScoreAddress
+from domain.round import Round
+from domain.score import Score
+from domain.values import Actor, Context, ScoreAddress
 
 
 @dataclass(frozen=True)
@@ -67,23 +69,25 @@ class AppraisalServices(CouncilBase):
         return self._save(score)[-1]
 
     def import_survey(self, key: str, rows: Sequence[Mapping[str, Any]], source: str, actor: Actor) -> list[Receipt]:
-        """Survey rows (unit, leaf, points) of many units: one transaction per unit, units in file order."""
+        """Survey rows (unit, leaf, points) of many units in one transaction: all recorded, or none."""
+        rnd, ctx = self._round(key), self.context(actor)
         by_unit: dict[str, dict[str, object]] = {}
         for row in rows:
             by_unit.setdefault(row["unit"], {})[row["leaf"]] = row["points"]
-        receipts = []
-        for unit, points in by_unit.items():
-            receipts += self.record_survey(key, unit, points, actor, source)
-        return receipts
+        scores = [score for unit, points in by_unit.items() for score in self._surveyed(rnd, unit, points, source, ctx)]
+        return self._save(*scores)
 
     def record_survey(self, key: str, unit: str, points: Mapping[str, object], actor: Actor,
                       source: str) -> list[Receipt]:
         """Survey points of one unit, leaf → points, in one transaction."""
         rnd, ctx = self._round(key), self.context(actor)
+        return self._save(*self._surveyed(rnd, unit, points, source, ctx))
+
+    def _surveyed(self, rnd: Round, unit: str, points: Mapping[str, object], source: str, ctx: Context) -> list[Score]:
         rnd.unit(unit)
         scores = []
         for leaf, value in points.items():
             score = self._score(rnd, unit, leaf, ctx)
             score.record_survey(value, source, rnd, ctx)
             scores.append(score)
-        return self._save(*scores)
+        return scores

@@ -32,18 +32,18 @@ class PhaseServices(CouncilBase):
     def _release(self, rnd: Round, unit: str, ctx: Context) -> int:
         dossier = self._dossier(rnd, unit, ctx)
         changed = dossier.release_preliminary(ctx)
-        self._save(dossier)
+        self._save(dossier, final=False)
         return int(changed)
 
     def _accept_silence(self, rnd: Round, unit: str, ctx: Context) -> int:
         scores = [self._score(rnd, unit, leaf.code, ctx) for leaf in rnd.framework.leaves("appraisal")]
         accepted = [score for score in scores if score.accept_preliminary(ctx)]
-        self._save(*accepted)
+        self._save(*accepted, final=False)
         return len(accepted)
 
     def _finalize(self, rnd: Round, unit: str, ctx: Context) -> int:
         """Every leaf gets a Finalized event, a leaf nobody scored with 0.00, so every score has a stream."""
         scores = [self._score(rnd, unit, leaf.code, ctx) for leaf in rnd.framework.leaves()]
         finalized = [score for score in scores if score.finalize(rnd, ctx)]
-        self._save(*finalized)
+        self._save(*finalized, final=False)
         return len(finalized)
