@@ -12,6 +12,8 @@ from api import (
     evidence,
     frameworks,
     health,
+    idempotency_keys,
+    input_limits,
     problems,
     read_endpoints,
     request_ids,
@@ -50,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = bootstrap.settings(app.config["COUNCIL_ENV"] or os.environ)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese names stay readable
     request_ids.register(app)
+    input_limits.register(app)  # before authentication and any body parsing
     api = problems.ProblemApi(app)
     api.register_field(schemas.Points, "string", "decimal")
     api.register_field(schemas.Percent, "string", "decimal")
@@ -57,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
                       verification.blp):
         api.register_blueprint(blueprint)
+    idempotency_keys.install(app)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.
     app.config.setdefault("MAX_CONTENT_LENGTH", settings.evidence_max_bytes + 2**16)
     app.extensions[wiring.EXTENSION] = wiring.Wiring(settings, app.config["COUNCIL_CLOCK"])

@@ -18,9 +18,10 @@ from api.schemas import (
     WithdrawalSchema,
 )
 from api.wiring import council
+from council.infra.blobs import extension_for
 from council.services.application import Receipt
 from council.services.evidence_service import Upload as FileUpload
-from domain.values import ScoreAddress
+from domain.values import Document, ScoreAddress
 
 blp = protect(Blueprint("evidence", __name__, url_prefix="/api/v1", description="Evidence files"))
 SCORE = "/rounds/<round_key>/units/<unit>/scores/<leaf>/evidence"
@@ -38,7 +39,8 @@ class Upload(MethodView):
     @blp.response(201, ReceiptSchema)
     def post(self, form: dict[str, Any], files: dict[str, Any], round_key: str, unit: str, leaf: str) -> Receipt:
         upload = files["file"]
-        # The client's file name is kept as a label only; the blob is stored under its sha256.
+        # The client's file name is a label only (normalized by Document.clean_name); the blob is stored under
+        # its sha256, typed by its content: the declared type must agree with it (415 otherwise).
         arrived = FileUpload(upload.stream, upload.mimetype or "", upload.filename or "evidence")
         return council().upload_evidence(ScoreAddress(round_key, unit, leaf), arrived, metadata(form), actor())
 
@@ -74,8 +76,12 @@ class Store(MethodView):
 class Download(MethodView):
     @blp.response(200, content_type="application/octet-stream")
     def get(self, sha256: str) -> Any:
+        """The file's bytes as an attachment named `<sha256>.<extension of its detected type>`; browsers are told
+        not to second-guess its type (nosniff)."""
         stream, media_type, size = council().evidence_file(sha256, actor())
-        response = send_file(stream, mimetype=media_type, as_attachment=True, download_name=sha256,
+        name = Document.clean_name(f"{sha256}{extension_for(media_type)}")
+        response = send_file(stream, mimetype=media_type, as_attachment=True, download_name=name,
                              etag=sha256, max_age=0)
         response.headers["Content-Length"] = str(size)
+        response.headers["X-Content-Type-Options"] = "nosniff"
         return response

@@ -1,17 +1,30 @@
-"""Idempotency-Key on every POST and PUT: the same key and body replay the first answer, another body is refused."""
+"""Idempotency-Key on every POST and PUT, exactly once: the key is claimed in the transaction of the events the
+request records (council/infra/recorders.py), so a key found means its write is in the log, once. The same key
+and body get the first answer again (rebuilt from the receipts stored with the claim); another body is refused;
+a refused request does not use its key up."""
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import abort
 
-from api.wiring import idempotency
+from api import auth
+from api.wiring import REPLAY, idempotency
+from council.infra.idempotency_store import Claimed
+from council.services.application import KeyClaimedError
+from council.services.write_guard import Claim, Guard, guarded
+from domain.errors import DomainError
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
-KEPT_HEADERS = ("Content-Type", "ETag", "Location")
+LONGEST_KEY = 200
+CONCURRENT_WAIT = 2.0  # seconds a refused duplicate waits for the winner's commit to become visible
 
 
 def request_hash() -> str:
@@ -20,39 +33,60 @@ def request_hash() -> str:
     return digest.hexdigest()
 
 
-def replay_or_refuse() -> Response | None:
-    """Before the view (after authentication): an answered key replays; a reused key with another body is 422."""
-    key = request.headers.get(HEADER, "").strip()
-    if request.method not in ("POST", "PUT") or not key:
-        return None
-    if len(key) > 200:
-        abort(400, message=f"{HEADER} is at most 200 characters")
-    g.idempotency = (g.actor.id, key, request_hash())
-    stored = idempotency().lookup(g.actor.id, key)
-    if stored is None:
-        return None
-    if stored.request_hash != g.idempotency[2]:
+def guard(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a protected view under the request's write guard; with a key, at most once."""
+
+    @wraps(view)
+    def guarded_view(**kwargs: Any) -> Any:
+        base: Guard = g.get("guard") or Guard()
+        key = request.headers.get(HEADER, "").strip()
+        if request.method not in ("POST", "PUT") or not key:
+            with guarded(base):
+                return view(**kwargs)
+        if len(key) > LONGEST_KEY:
+            abort(400, message=f"{HEADER} is at most {LONGEST_KEY} characters")
+        claim = Claim(g.actor.id, key, request_hash())
+        found = idempotency().lookup(claim.principal, claim.key)
+        if found is not None:
+            return replay(view, kwargs, claim, found)
+        try:
+            with guarded(Guard(claim, base.principal_stream, base.principal_version)):
+                return view(**kwargs)
+        except KeyClaimedError:
+            found = _winner(claim, CONCURRENT_WAIT)  # the same key committed first: its answer is the answer
+            if found is None:
+                raise
+            return replay(view, kwargs, claim, found)
+        except DomainError:
+            found = _winner(claim, 0)  # refused because a same-key request had just recorded? then answer that
+            if found is None:
+                raise
+            return replay(view, kwargs, claim, found)
+
+    return guarded_view
+
+
+def _winner(claim: Claim, wait: float) -> Claimed | None:
+    deadline = time.monotonic() + wait
+    while True:
+        found = idempotency().lookup(claim.principal, claim.key)
+        if found is not None or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def replay(view: Callable[..., Any], kwargs: dict[str, Any], claim: Claim, found: Claimed) -> Response:
+    """The view again, its service calls answered from the recorded receipts instead of executed."""
+    if found.request_hash != claim.request_hash:
         abort(422, message=f"this {HEADER} was used with another request", type="idempotency-key-reused")
-    response = Response(stored.body, status=stored.status, headers=stored.headers)
+    g.setdefault(REPLAY, found.outcome)
+    response = current_app.make_response(view(**kwargs))
     response.headers[REPLAYED] = "true"
     return response
 
 
-def remember(response: Response) -> Response:
-    """After the view: keep the answer unless the server failed (a 5xx may be retried with the same key)."""
-    pending = g.pop("idempotency", None)
-    if pending is None or response.status_code >= 500 or response.headers.get(REPLAYED):
-        return response
-    headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-    stored = idempotency().save(*pending, response.status_code, response.get_data(as_text=True), headers)
-    if stored.request_hash == pending[2] and stored.body != response.get_data(as_text=True):
-        # A concurrent request with the same key was answered first: everyone gets that answer.
-        replay = Response(stored.body, status=stored.status, headers=stored.headers)
-        replay.headers[REPLAYED] = "true"
-        return replay
-    return response
-
-
-def attach(blueprint: Blueprint) -> None:
-    blueprint.before_request(replay_or_refuse)
-    blueprint.after_request(remember)
+def install(app: Flask) -> None:
+    """Wrap the views of every protected blueprint (after they are registered)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint.split(".", 1)[0] in auth.PROTECTED:
+            app.view_functions[endpoint] = guard(view)

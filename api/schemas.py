@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, get_type_hints
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api import input_limits as limits
 from domain.errors import DomainError
 from domain.round import PHASES
-from domain.values import to_points
+from domain.values import POINTS_PATTERN, to_points
 from projections import rows
+
+SHA256 = "^[0-9a-f]{64}$"
 
 
 class Points(fields.Field):
     """Points as an exact decimal string with at most two places ("1.25"); JSON numbers are refused,
-    because a float cannot say 0.1 exactly."""
+    because a float cannot say 0.1 exactly. The text must match POINTS_PATTERN (ASCII digits only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": POINTS_PATTERN, "example": "1.25", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if not isinstance(value, str):
@@ -28,6 +36,28 @@ class Points(fields.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+class Whole(fields.Integer):
+    """A whole number in [minimum, INTEGER_MAX]: a JSON integer (never a float or a boolean) or ASCII digits (a
+    query), so a version, cursor or notification id never overflows the database's 64-bit integers."""
+
+    DIGITS = re.compile(r"[0-9]{1,32}")
+
+    def __init__(self, *, minimum: int = 0, maximum: int = limits.INTEGER_MAX, **kwargs: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str):
+            if not self.DIGITS.fullmatch(value):
+                raise self.make_error("invalid", input=value)
+            value = int(value)
+        return super()._validated(value)
+
+
+def text(maximum: int, *, required: bool = False, minimum: int = 0, **kwargs: Any) -> fields.Str:
+    """A string field of at most `maximum` characters (api/input_limits.py), documented as maxLength."""
+    return fields.Str(required=required, validate=validate.Length(min=minimum or None, max=maximum), **kwargs)
 
 
 class Percent(fields.Field):
@@ -48,9 +78,9 @@ class ReceiptSchema(Schema):
 
 
 class UnitSchema(Schema):
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    region = fields.Str(load_default="")
+    code = text(limits.UNIT_CODE_MAX, required=True, minimum=1)
+    name = text(limits.NAME_MAX, required=True, minimum=1)
+    region = text(limits.NAME_MAX, load_default="")
     ranked = fields.Bool(load_default=True)
 
 
@@ -65,11 +95,13 @@ class WindowsSchema(Schema):
 
 
 class RoundOpenSchema(Schema):
-    year = fields.Int(required=True, validate=validate.Range(min=2012, max=2100))
-    framework = fields.Str(required=True, metadata={"example": "province-876-2022"})
-    units = fields.List(fields.Nested(UnitSchema), required=True, validate=validate.Length(min=1, max=200))
+    year = Whole(required=True, minimum=2012, maximum=2100)
+    framework = text(limits.CODE_MAX, required=True, minimum=1, metadata={"example": "province-876-2022"})
+    units = fields.List(fields.Nested(UnitSchema), required=True,
+                        validate=validate.Length(min=1, max=limits.UNITS_MAX))
     windows = fields.Nested(WindowsSchema, required=True)
-    thresholds = fields.Dict(keys=fields.Str(), values=Points(), metadata={"example": {"A": "90.00"}})
+    thresholds = fields.Dict(keys=text(limits.CODE_MAX, minimum=1), values=Points(),
+                             validate=validate.Length(max=limits.THRESHOLDS_MAX), metadata={"example": {"A": "90.00"}})
 
 
 class RoundSchema(Schema):
@@ -87,35 +119,36 @@ class RoundSchema(Schema):
 
 class PhaseSchema(Schema):
     phase = fields.Str(required=True, validate=validate.OneOf(PHASES))
-    reason = fields.Str(load_default="")
+    reason = text(limits.REASON_MAX, load_default="")
 
 
 class ExtensionSchema(Schema):
     window = fields.Str(required=True, validate=validate.OneOf(["self_assessment", "explanation"]))
     closes_at = fields.AwareDateTime(required=True)
-    reason = fields.Str(required=True, validate=validate.Length(min=1))
-    unit = fields.Str(load_default=None)
+    reason = text(limits.REASON_MAX, required=True, minimum=1)
+    unit = text(limits.UNIT_CODE_MAX, load_default=None)
 
 
 class SelfScoreSchema(Schema):
     points = Points(required=True)
-    note = fields.Str(load_default="")
+    note = text(limits.REASON_MAX, load_default="")
 
 
 class AppraisalSchema(Schema):
     points = Points(required=True)
-    comment = fields.Str(load_default="")
+    comment = text(limits.REASON_MAX, load_default="")
 
 
 class AdjustmentSchema(Schema):
     points = Points(required=True)
-    reason = fields.Str(required=True, validate=validate.Length(min=1))
+    reason = text(limits.REASON_MAX, required=True, minimum=1)
 
 
 class ExplanationSchema(Schema):
-    argument = fields.Str(required=True, validate=validate.Length(min=1))
+    argument = text(limits.EXPLANATION_MAX, required=True, minimum=1)
     requested_points = Points(load_default=None)
-    evidence = fields.List(fields.Str(validate=validate.Regexp("^[0-9a-f]{64}$")), load_default=list)
+    evidence = fields.List(fields.Str(validate=validate.Regexp(SHA256)), load_default=list,
+                           validate=validate.Length(max=limits.DOCUMENTS_MAX))
 
 
 class ExplanationFiledSchema(ReceiptSchema):
@@ -125,21 +158,21 @@ class ExplanationFiledSchema(ReceiptSchema):
 class DecisionSchema(Schema):
     accept = fields.Bool(required=True)
     points = Points(load_default=None)
-    reason = fields.Str(required=True, validate=validate.Length(min=1))
+    reason = text(limits.REASON_MAX, required=True, minimum=1)
 
 
 class DocumentSchema(Schema):
-    sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=255))
-    media_type = fields.Str(required=True)
-    size = fields.Int(required=True, validate=validate.Range(min=0))
-    number = fields.Str(load_default="")
-    issued_on = fields.Str(load_default="")
-    issuer = fields.Str(load_default="")
+    sha256 = fields.Str(required=True, validate=validate.Regexp(SHA256))
+    name = text(limits.NAME_MAX, required=True, minimum=1)
+    media_type = text(limits.NAME_MAX, required=True)
+    size = Whole(required=True)
+    number = text(limits.NAME_MAX, load_default="")
+    issued_on = text(limits.CODE_MAX, load_default="")
+    issuer = text(limits.NAME_MAX, load_default="")
 
 
 class SubmissionSchema(Schema):
-    approved_by = fields.Str(required=True, validate=validate.Length(min=1))
+    approved_by = text(limits.NAME_MAX, required=True, minimum=1)
     report = fields.Nested(DocumentSchema, required=True)
 
 
@@ -165,7 +198,7 @@ class ScoreSchema(Schema):
 
 
 class HistoryQuerySchema(Schema):
-    version = fields.Int(validate=validate.Range(min=0))
+    version = Whole()
     as_of = fields.AwareDateTime()
 
 
@@ -200,9 +233,9 @@ class HealthSchema(Schema):
 class EvidenceFormSchema(Schema):
     """Document metadata sent beside the uploaded file (multipart form fields)."""
 
-    number = fields.Str(load_default="", validate=validate.Length(max=100))
+    number = text(limits.NAME_MAX, load_default="")
     issued_on = fields.Date(load_default=None)
-    issuer = fields.Str(load_default="", validate=validate.Length(max=200))
+    issuer = text(limits.NAME_MAX, load_default="")
 
 
 class EvidenceFileSchema(Schema):
@@ -216,48 +249,51 @@ class StoredFileSchema(Schema):
 
 
 class EvidenceByHashSchema(Schema):
-    sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=255))
-    number = fields.Str(load_default="", validate=validate.Length(max=100))
+    sha256 = fields.Str(required=True, validate=validate.Regexp(SHA256))
+    name = text(limits.NAME_MAX, required=True, minimum=1)
+    number = text(limits.NAME_MAX, load_default="")
     issued_on = fields.Date(load_default=None)
-    issuer = fields.Str(load_default="", validate=validate.Length(max=200))
+    issuer = text(limits.NAME_MAX, load_default="")
 
 
 class WithdrawalSchema(Schema):
-    reason = fields.Str(required=True, validate=validate.Length(min=1))
+    reason = text(limits.REASON_MAX, required=True, minimum=1)
 
 
 class FormDocumentSchema(Schema):
     """A document in a form, by the hash of a file the unit already uploaded."""
 
-    sha256 = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=255))
-    number = fields.Str(load_default="")
-    issued_on = fields.Str(load_default="")
-    issuer = fields.Str(load_default="")
+    sha256 = fields.Str(required=True, validate=validate.Regexp(SHA256))
+    name = text(limits.NAME_MAX, required=True, minimum=1)
+    number = text(limits.NAME_MAX, load_default="")
+    issued_on = text(limits.CODE_MAX, load_default="")
+    issuer = text(limits.NAME_MAX, load_default="")
 
 
 class FormEntrySchema(Schema):
-    leaf = fields.Str(required=True)
+    leaf = text(limits.CODE_MAX, required=True, minimum=1)
     points = Points(required=True)
-    note = fields.Str(load_default="")
-    evidence = fields.List(fields.Nested(FormDocumentSchema), load_default=list)
-    missing_evidence = fields.Str(load_default="")
+    note = text(limits.REASON_MAX, load_default="")
+    evidence = fields.List(fields.Nested(FormDocumentSchema), load_default=list,
+                           validate=validate.Length(max=limits.DOCUMENTS_MAX))
+    missing_evidence = text(limits.EXPLANATION_MAX, load_default="")
 
 
 class SelfAssessmentFormSchema(Schema):
-    entries = fields.List(fields.Nested(FormEntrySchema), required=True, validate=validate.Length(min=1, max=500))
+    entries = fields.List(fields.Nested(FormEntrySchema), required=True,
+                          validate=validate.Length(min=1, max=limits.FORM_ENTRIES_MAX))
 
 
 class SurveyRowSchema(Schema):
-    unit = fields.Str(required=True)
-    leaf = fields.Str(required=True)
+    unit = text(limits.UNIT_CODE_MAX, required=True, minimum=1)
+    leaf = text(limits.CODE_MAX, required=True, minimum=1)
     points = Points(required=True)
 
 
 class SurveyImportSchema(Schema):
-    source = fields.Str(required=True, validate=validate.Length(min=1))
-    results = fields.List(fields.Nested(SurveyRowSchema), required=True, validate=validate.Length(min=1))
+    source = text(limits.NAME_MAX, required=True, minimum=1)
+    results = fields.List(fields.Nested(SurveyRowSchema), required=True,
+                          validate=validate.Length(min=1, max=limits.SURVEY_ROWS_MAX))
 
 
 class UnitResultSchema(Schema):
@@ -288,7 +324,7 @@ class FrameworkSchema(FrameworkSummarySchema):
 
 
 class VerifyQuerySchema(Schema):
-    round = fields.Str()
+    round = text(limits.CODE_MAX)
 
 
 class BrokenSchema(Schema):
@@ -308,8 +344,8 @@ class VerificationSchema(Schema):
 
 class ReceiptCheckSchema(Schema):
     stream = fields.UUID(required=True)
-    version = fields.Int(required=True, validate=validate.Range(min=1))
-    event_hash = fields.Str(required=True, validate=validate.Regexp("^[0-9a-f]{64}$"))
+    version = Whole(required=True, minimum=1)
+    event_hash = fields.Str(required=True, validate=validate.Regexp(SHA256))
 
 
 class ReceiptVerdictSchema(Schema):
@@ -321,9 +357,8 @@ FORMATS = ("json", "csv", "xlsx")
 
 
 class ReadQuerySchema(Schema):
-    after = fields.Int(validate=validate.Range(min=0),
-                       metadata={"description": "notification id of your own write: wait (bounded) until the "
-                                                "views include it"})
+    after = Whole(metadata={"description": "notification id of your own write: wait (bounded) until the "
+                               "views include it"})
 
 
 class ResultsQuerySchema(ReadQuerySchema):
@@ -331,16 +366,16 @@ class ResultsQuerySchema(ReadQuerySchema):
 
 
 class AuditQuerySchema(ResultsQuerySchema):
-    round = fields.Str()
-    unit = fields.Str()
-    leaf = fields.Str()
-    actor = fields.Str()
-    type = fields.Str()
-    request_id = fields.Str(metadata={"description": "the events recorded under one X-Request-ID"})
+    round = text(limits.CODE_MAX)
+    unit = text(limits.CODE_MAX)
+    leaf = text(limits.CODE_MAX)
+    actor = text(limits.NAME_MAX)
+    type = text(limits.CODE_MAX)
+    request_id = text(limits.NAME_MAX, metadata={"description": "the events recorded under one X-Request-ID"})
     since = fields.AwareDateTime()
     until = fields.AwareDateTime()
-    cursor = fields.Int(load_default=0, validate=validate.Range(min=0))
-    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = Whole(load_default=0)
+    limit = Whole(load_default=100, minimum=1, maximum=1000)
 
 
 def row_schema(row: type[tuple[Any, ...]], name: str) -> type[Schema]:
@@ -368,7 +403,7 @@ class AuditPageSchema(Schema):
 
 
 class DisputesQuerySchema(ReadQuerySchema):
-    unit = fields.Str()
+    unit = text(limits.CODE_MAX)
     state = fields.Str(validate=validate.OneOf(["open", "accepted", "rejected"]))
 
 

@@ -44,7 +44,7 @@ def build(config: Settings, clock: Clock = utcnow) -> Components:
     blobs, env = _blobs(config), config.persistence_env(create_table=False)
     council = Council(env, blobs=blobs, clock=clock)
     return Components(settings=config, council=council, read_models=ReadModels(council, env),
-                      idempotency=IdempotencyStore.from_settings(config, clock), blobs=blobs)
+                      idempotency=IdempotencyStore(council.recorder), blobs=blobs)
 
 
 def init_db(config: Settings) -> Settings:
@@ -54,7 +54,7 @@ def init_db(config: Settings) -> Settings:
     table = getattr(app.recorder, "events_table_name", "stored_events")
     app.close()
     ddl.protect_events(config, table)
-    ddl.create_idempotency_table(config)
+    ddl.create_keys_table(config)
     create_views(config.persistence_env(create_table=True))
     return config
 

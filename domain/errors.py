@@ -41,6 +41,34 @@ class WindowClosedError(DomainError):
     status = 409
 
 
+class WindowOpenError(DomainError):
+    """A phase change (or a silence taken as acceptance) would cut a unit's open window short; a phase change
+    may still do it when it carries an explicit reason, which is then recorded."""
+
+    type = "window-open"
+    status = 409
+
+
+class WindowsOverlapError(DomainError):
+    """An extension would keep the self-assessment window open once the explanation window opens."""
+
+    type = "windows-overlap"
+    status = 409
+
+
+class WindowOverError(DomainError):
+    """An extension of a window whose phase is over: nobody can write in it any more."""
+
+    type = "window-over"
+    status = 409
+
+
+class RoundFinishedError(WindowOverError):
+    """An extension of a window of a finalized or published round."""
+
+    type = "round-finished"
+
+
 class WrongPhaseError(DomainError):
     type = "wrong-phase"
     status = 409

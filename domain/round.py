@@ -13,7 +13,11 @@ from domain.errors import (
     InvalidRoundError,
     NotFoundError,
     ReasonRequiredError,
+    RoundFinishedError,
     WindowClosedError,
+    WindowOpenError,
+    WindowOverError,
+    WindowsOverlapError,
     WrongPhaseError,
 )
 from domain.framework import Framework
@@ -98,18 +102,32 @@ class Round(ChainedAggregate):
     def framework(self) -> Framework:
         return Framework.from_data(self.framework_data)
 
-    def require_advance(self, to_phase: str, ctx: Context) -> None:
-        """Phases move one step forward, by the Secretariat or the scheduler."""
+    def require_advance(self, to_phase: str, ctx: Context, reason: str = "") -> None:
+        """Phases move one step forward, by the Secretariat or the scheduler. Leaving a window's phase while
+        that window is still open for some unit (its own extension counted) cuts it short: refused unless
+        the command says why, and that reason is recorded."""
         ctx.actor.require_role(Role.SECRETARIAT, Role.SYSTEM)
         if to_phase not in PHASES or PHASES.index(to_phase) != PHASES.index(self.phase) + 1:
             raise WrongPhaseError(f"round {self.key} is in {self.phase}; it cannot move to {to_phase!r}",
                                   phase=self.phase)
+        for window, phase in WINDOWS.items():
+            still_open = self.open_units(window, ctx.now)
+            if phase == self.phase and still_open and blank(reason):
+                last = max(still_open.values())
+                shown = ", ".join(list(still_open)[:10]) + (" …" if len(still_open) > 10 else "")
+                raise WindowOpenError(
+                    f"the {window} window is open until {last.isoformat()} for units {shown}; moving round "
+                    f"{self.key} to {to_phase} would cut it short: wait for the close or give the reason",
+                    window=window, closes_at=last.isoformat(), units=list(still_open),
+                )
 
     def advance(self, to_phase: str, ctx: Context, reason: str = "") -> None:
-        self.require_advance(to_phase, ctx)
+        self.require_advance(to_phase, ctx, reason)
         self.trigger_event(self.PhaseAdvanced, from_phase=self.phase, to_phase=to_phase, reason=reason, **ctx.stamp())
 
     def extend(self, window: str, closes_at: datetime, ctx: Context, *, reason: str, unit: str | None = None) -> None:
+        """A later close for every unit or for one: only while the window's phase has not passed, and never
+        keeping self-assessment open once the explanation window opens."""
         ctx.actor.require_role(Role.SECRETARIAT)
         if window not in self.windows:
             raise NotFoundError(f"round {self.key} has no window {window!r}")
@@ -117,8 +135,20 @@ class Round(ChainedAggregate):
             self.unit(unit)
         if blank(reason):
             raise ReasonRequiredError("an extension needs a reason")
+        if PHASES.index(self.phase) >= PHASES.index("finalized"):
+            raise RoundFinishedError(f"round {self.key} is {self.phase}: its windows can no longer be extended",
+                                     phase=self.phase, window=window)
+        if PHASES.index(self.phase) > PHASES.index(WINDOWS[window]):
+            raise WindowOverError(f"round {self.key} is in {self.phase}: the {window} phase is over",
+                                  phase=self.phase, window=window)
         if closes_at <= self.closes_at(window, unit):
             raise InvalidRoundError(f"an extension must close after {self.closes_at(window, unit).isoformat()}")
+        explanation_opens = self.windows["explanation"].opens_at
+        if window == "self_assessment" and closes_at > explanation_opens:
+            raise WindowsOverlapError(
+                f"self-assessment must close by {explanation_opens.isoformat()}, when the explanation window opens",
+                window=window, explanation_opens_at=explanation_opens.isoformat(),
+            )
         self.trigger_event(self.WindowExtended, window=window, unit=unit, closes_at=closes_at, reason=reason,
                            **ctx.stamp())
 
@@ -128,6 +158,11 @@ class Round(ChainedAggregate):
         if unit is not None:
             candidates.append(self.extensions.get((window, unit)))
         return max(c for c in candidates if c is not None)
+
+    def open_units(self, window: str, now: datetime) -> dict[str, datetime]:
+        """The units whose window has not closed yet at `now` (opened or not), with its close for each."""
+        closes = {code: self.closes_at(window, code) for code in self.units}
+        return {code: at for code, at in closes.items() if now < at}
 
     def require_window(self, window: str, unit: str, now: datetime) -> None:
         """Units write only in the window's phase, between its opening and its (extended) close."""

@@ -19,6 +19,7 @@ from domain.errors import (
     ReasonRequiredError,
     SurveyLeafError,
     VersionConflictError,
+    WindowOpenError,
     WrongUnitError,
 )
 from domain.ids import score_id
@@ -27,6 +28,7 @@ from domain.values import Context, Document, Role, blank, check_points, to_point
 
 OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
 ZERO = Decimal("0.00")
+SILENCE = "no explanation filed by the close of the window"
 
 
 class Score(ChainedAggregate):
@@ -249,7 +251,7 @@ class Score(ChainedAggregate):
     def decide_explanation(self, explanation_id: str, accept: bool, points: object | None, reason: str,
                            expected_version: int, rnd: Round, ctx: Context) -> None:
         self._require_council_scope(rnd, ctx)
-        rnd.require_phase("explanation", "council_review")
+        rnd.require_phase("council_review")  # once every unit's window has closed; finalization needs them all
         if explanation_id not in self.explanations:
             raise NotFoundError(f"leaf {self.leaf} has no explanation {explanation_id!r}")
         if self.explanations[explanation_id] != OPEN:
@@ -264,13 +266,24 @@ class Score(ChainedAggregate):
         self.trigger_event(self.ExplanationAccepted, explanation_id=explanation_id, points=self._valid(points),
                            reason=reason, **ctx.stamp())
 
-    def accept_preliminary(self, ctx: Context) -> bool:
-        """Silence by the explanation window's close counts as acceptance; idempotent."""
+    def accept_preliminary(self, rnd: Round, ctx: Context, early_reason: str = "") -> bool:
+        """Silence by the explanation window's close (the unit's own extension counted) counts as acceptance;
+        idempotent. Before that close only the Secretariat's early closing of the window, with its reason,
+        ends the unit's say, and the event records that reason, never a silence that has not happened."""
         ctx.actor.require_role(Role.SYSTEM, Role.SECRETARIAT)
+        rnd.require_phase("explanation", "council_review")
         if self.method != "appraisal" or self.explanations or self.preliminary_accepted:
             return False
-        self.trigger_event(self.PreliminaryAccepted, reason="no explanation filed by the close of the window",
-                           **ctx.stamp())
+        closes_at = rnd.closes_at("explanation", self.unit)
+        if ctx.now >= closes_at:
+            reason = SILENCE
+        elif blank(early_reason):
+            raise WindowOpenError(f"the explanation window of unit {self.unit} is open until {closes_at.isoformat()}",
+                                  window="explanation", closes_at=closes_at.isoformat(), units=[self.unit])
+        else:
+            reason = (f"explanation window closed early by the Secretariat (it was open for unit {self.unit} "
+                      f"until {closes_at.isoformat()}): {early_reason.strip()}")
+        self.trigger_event(self.PreliminaryAccepted, reason=reason, **ctx.stamp())
         return True
 
     # Survey points and finalization

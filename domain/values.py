@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -19,21 +20,52 @@ from domain.errors import (
 )
 
 CENT = Decimal("0.01")
+MAX_POINTS = Decimal("999.99")  # three integer digits: the API's pattern, far above any leaf, field or index
+# Points as text: ASCII digits only (never Arabic-Indic, full-width, "_", signs, exponents or spaces), one to
+# three before the point and one or two after it. The API documents this pattern; `\d` is avoided because
+# other regex dialects (Python's among them) let it match every Unicode digit.
+POINTS_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
+POINTS_TEXT_MAX = 6  # "999.99"
+_POINTS = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,2})?")
+_NEGATIVE = re.compile(r"-[0-9]{1,3}(?:\.[0-9]+)?")
+_MORE_PLACES = re.compile(r"[0-9]{1,3}\.[0-9]{3,}")
+_TOO_LARGE = re.compile(r"[0-9]{4,}(?:\.[0-9]*)?")
+_LONGEST_ANSWERED = 32  # longer text is refused without being parsed or echoed
 
 
 def to_points(value: object) -> Decimal:
-    """Parse points exactly: str, int or Decimal with at most two decimals; never float."""
+    """Parse points exactly: a string matching POINTS_PATTERN, or an int or Decimal in [0, 999.99] with at most
+    two decimals; never a float. Negative zero becomes zero."""
     if isinstance(value, (float, bool)) or not isinstance(value, (str, int, Decimal)):
         raise InvalidPointsError(f"points must be a decimal string, not {type(value).__name__}")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidPointsError(f"points {value!r} are not a number") from None
+    if isinstance(value, str):
+        return _points_text(value)
+    number = Decimal(value)
     if not number.is_finite():
         raise InvalidPointsError(f"points {value!r} are not a finite number")
+    if number < 0:
+        raise PointsOutOfRangeError(f"points {value} are negative")
+    if number > MAX_POINTS:
+        raise PointsOutOfRangeError(f"points {value} are above {MAX_POINTS}")
     if number != number.quantize(CENT):
         raise PointsOffGridError(f"points {value} have more than two decimals")
-    return number.quantize(CENT)
+    return number.copy_abs().quantize(CENT)
+
+
+def _points_text(text: str) -> Decimal:
+    if _POINTS.fullmatch(text):
+        return Decimal(text).quantize(CENT)
+    if len(text) > _LONGEST_ANSWERED:
+        raise InvalidPointsError(f'points are a decimal string such as "1.25" ({POINTS_TEXT_MAX} characters at '
+                                 f"most), not {len(text)} characters")
+    if _NEGATIVE.fullmatch(text):
+        raise PointsOutOfRangeError(f"points {text!r} are negative")
+    if _MORE_PLACES.fullmatch(text):
+        raise PointsOffGridError(f"points {text} have more than two decimals")
+    if _TOO_LARGE.fullmatch(text):
+        raise PointsOutOfRangeError(f"points {text!r} are above {MAX_POINTS}")
+    raise InvalidPointsError(f'points {text!r} are not a decimal string such as "1.25" (ASCII digits, at most '
+                             "three before the point and two after it, no sign, exponent or spaces)")
 
 
 def check_points(points: Decimal, maximum: Decimal, step: Decimal, leaf: str) -> Decimal:
@@ -117,6 +149,32 @@ class Document:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
         return cls(**data)
+
+    @staticmethod
+    def clean_name(raw: str, fallback: str = "evidence", max_bytes: int = 255) -> str:
+        """A client's file name as kept and shown: the one place names are normalized.
+
+        NFC; only its last path part (`/` and `\\` both separate); white space as single spaces; no control,
+        format (bidi overrides such as U+202E, zero-width), surrogate, private-use or unassigned characters;
+        the characters Windows refuses in names (`<>:"|?*`) as `_`; no leading or trailing dots or spaces; at most
+        `max_bytes` bytes of UTF-8, cut from the stem so a short extension survives. Nothing left: `fallback`.
+        Names already recorded are never rewritten: this applies when a document is built, not when read back.
+        """
+        import unicodedata
+
+        text = unicodedata.normalize("NFC", str(raw))
+        text = "".join(" " if ch.isspace() else ch for ch in text
+                       if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+        text = text.replace("\\", "/").rsplit("/", 1)[-1]
+        text = " ".join(text.translate({ord(c): "_" for c in '<>:"|?*'}).split()).strip(" .")
+        if len(text.encode("utf-8")) > max_bytes:
+            stem, dot, extension = text.rpartition(".")
+            if not dot or not stem or len(extension.encode("utf-8")) > 16:
+                stem, dot, extension = text, "", ""
+            room = max_bytes - len(f"{dot}{extension}".encode())
+            stem = stem.encode("utf-8")[:room].decode("utf-8", "ignore").rstrip(" .")
+            text = f"{stem}{dot}{extension}" if stem else ""
+        return unicodedata.normalize("NFC", text) or fallback
 
 
 @dataclass(frozen=True)

@@ -44,21 +44,39 @@ class Rows:
 
 class Fold:
     """Keeps the aggregates it has seen; an aggregate not seen yet (a runner restarted mid-log) is loaded
-    as of the version before the event, through `load`."""
+    as of the version before the event, through `load`.
+
+    The cache is only as good as the position it was built at (`at`): a batch that does not start there (another
+    writer moved the view meanwhile) starts from an empty cache, and a cached aggregate is used only when it
+    directly precedes the event (`version + 1`), otherwise it is loaded again."""
 
     def __init__(self, load: Callable[[UUID, int | None], Any], limit: int = 50_000) -> None:
         self.load = load
         self.limit = limit
         self.cache: OrderedDict[UUID, Any] = OrderedDict()
+        self.at: int | None = None  # the log position the cached aggregates are exact at (None: unknown)
+
+    def start(self, position: int | None) -> None:
+        """A batch folded on top of `position` (None: the caller vouches for the cache, as the library's runner
+        does, one event at a time)."""
+        if position is not None and position != self.at:
+            self.forget()
+
+    def forget(self) -> None:
+        self.cache.clear()
+        self.at = None
 
     def apply(self, position: int, event: Any, rows: Rows) -> None:
         stream, version = event.originator_id, event.originator_version
         before = self.cache.pop(stream, None)
+        if before is not None and before.version != version - 1:
+            before = None  # older or newer than the event needs: never trusted
         if before is None and version > 1:
             before = self.load(stream, version - 1)
         points_before = getattr(before, "points", None)
         aggregate = event.mutate(before)
         self._remember(stream, aggregate)
+        self.at = position
         kind = event_type(event)
         rows.audit.append(audit_row(position, event, aggregate, points_before, kind))
         if isinstance(aggregate, Score):

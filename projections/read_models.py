@@ -12,15 +12,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from eventsourcing.persistence import OperationalError, ProgrammingError
+
 from domain import results
 from domain.errors import DomainError, InvalidQueryError, NotFoundError
 from domain.framework import Framework
 from domain.values import Actor, Role, Unit
-from projections.runner import EventLog, Runner, open_view
+from projections.runner import EventLog, Runner, view_on
 from projections.tables import CouncilView
 
 AUDIT_FILTERS = ("round_key", "unit", "leaf", "actor", "type", "request_id")
 READ_DEADLINE = 2.0
+WAIT = 0.02  # seconds a reader sleeps while another process holds the views' writer lease
+OLD_TABLES_WAIT = 30.0  # seconds a rebuild waits for the writer of the old generation before dropping its tables
 
 
 class ViewBehindError(DomainError):
@@ -28,7 +32,17 @@ class ViewBehindError(DomainError):
     status = 503
 
 
+class RebuildRunningError(DomainError):
+    """Another `projections rebuild` holds the generation this one would fill."""
+
+    type = "rebuild-running"
+    status = 409
+
+
 class ReadModels:
+    """The views of one process. They are read and written through the Council's datastore (one pool per
+    process); `env` is kept for tools that open a view of their own (`open_view`)."""
+
     def __init__(self, council: EventLog, env: Mapping[str, str]) -> None:
         self.council = council
         self.env = dict(env)
@@ -38,35 +52,55 @@ class ReadModels:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            self._runner = Runner(self.council, open_view(self.env))
+            self._runner = Runner(self.council, self.view())
         return self._runner
+
+    def view(self, generation: int | None = None) -> CouncilView:
+        """A view on the Council's pool: of `generation`, or of the one readers use now."""
+        return view_on(self.council.recorder.datastore, generation)
 
     def fresh_view(self, min_position: int | None = None) -> CouncilView:
         """The view, caught up to the log as it is now (bounded in time); a view that cannot reach
-        `min_position` (a client's own write) in time is a 503, never a silently stale answer."""
+        `min_position` (a client's own write) in time is a 503, never a silently stale answer. One process
+        writes the views at a time (the lease): a reader that finds it taken waits for that writer."""
         runner, started = self.runner, time.monotonic()
-        runner.follow()
         head = self.council.recorder.max_notification_id() or 0
         if (min_position or 0) > head:
             raise InvalidQueryError(f"after={min_position}: the log ends at {head}; no such write yet")
-        while runner.view.position() < head and time.monotonic() - started < READ_DEADLINE:
-            runner.catch_up(until=head)
-        if runner.view.position() < (min_position or 0):
-            raise ViewBehindError(f"the views are at {runner.view.position()}, not yet at {min_position}")
+        deadline = started + READ_DEADLINE
+        position = runner.catch_up(until=head, deadline=deadline)
+        while position < head and time.monotonic() < deadline:
+            time.sleep(WAIT)
+            position = runner.catch_up(until=head, deadline=deadline)
+        if position < (min_position or 0):
+            raise ViewBehindError(f"the views are at {position}, not yet at {min_position}")
         return runner.view
+
+    def _read(self, min_position: int | None, *queries: tuple[str, list[Any]]) -> list[list[Any]]:
+        """The queries on one fresh view; asked again once if a rebuild switched the readers and dropped the
+        tables in between."""
+        view = self.fresh_view(min_position)
+        try:
+            return [view.query(sql, params) for sql, params in queries]
+        except (OperationalError, ProgrammingError):
+            if view.active_generation() == view.generation:
+                raise
+        view = self.fresh_view(min_position)
+        return [view.query(sql, params) for sql, params in queries]
 
     def results(self, key: str, reader: Actor | None = None, min_position: int | None = None) -> dict[str, Any]:
         """Index, components, rank and group per unit, from the final (or current) points of the view.
         Units read the results once published; the Secretariat, the Council and inspectors at any time."""
-        view = self.fresh_view(min_position)
-        found = view.query("SELECT * FROM {rounds} WHERE round_key = %s", [key])
+        found, scores = self._read(
+            min_position, ("SELECT * FROM {rounds} WHERE round_key = %s", [key]),
+            ("SELECT unit, leaf, points, final_points FROM {scores} WHERE round_key = %s", [key]))
         if not found:
             raise NotFoundError(f"round {key} not found")
         round_row = found[0]
         if reader is not None and not (reader.role == Role.UNIT and round_row["phase"] == "published"):
             reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
         points: dict[str, dict[str, Decimal]] = {}
-        for row in view.query("SELECT unit, leaf, points, final_points FROM {scores} WHERE round_key = %s", [key]):
+        for row in scores:
             value = row["final_points"] if row["final_points"] is not None else row["points"]
             points.setdefault(row["unit"], {})[row["leaf"]] = Decimal(value if value is not None else "0.00")
         units = [Unit.from_dict(u) for u in json.loads(round_row["units"])]
@@ -88,8 +122,8 @@ class ReadModels:
             if filters.get(name):
                 where.append(f"recorded_at {op} %s")
                 params.append(_utc(filters[name]))
-        rows = self.fresh_view(min_position).query(
-            f"SELECT * FROM {{audit}} WHERE {' AND '.join(where)} ORDER BY position LIMIT {int(limit) + 1}", params)
+        (rows,) = self._read(min_position, (
+            f"SELECT * FROM {{audit}} WHERE {' AND '.join(where)} ORDER BY position LIMIT {int(limit) + 1}", params))
         page = [dict(row) for row in rows[:limit]]
         return {"items": page, "next_cursor": page[-1]["position"] if len(rows) > limit else None}
 
@@ -101,38 +135,52 @@ class ReadModels:
             if value:
                 where.append(f"{name} = %s")
                 params.append(value)
-        rows = self.fresh_view(min_position).query(
-            f"SELECT * FROM {{disputes}} WHERE {' AND '.join(where)} ORDER BY unit, leaf, explanation_id", params)
+        (rows,) = self._read(min_position, (
+            f"SELECT * FROM {{disputes}} WHERE {' AND '.join(where)} ORDER BY unit, leaf, explanation_id", params))
         return [dict(row) for row in rows]
 
     def status(self) -> dict[str, Any]:
-        self.runner.follow()
-        view = self.runner.view
+        """Position and lag of the generation readers use now (read from the registry, not from this process's
+        runner). Its position and its rows are written, and emptied, in the same transactions, so lag 0 means
+        every event is in the tables readers see."""
+        view = self.view()
         head, position = self.council.recorder.max_notification_id() or 0, view.position()
         return {"name": "council", "generation": view.generation, "position": position, "head": head,
                 "lag": max(head - position, 0)}
 
     def rebuild(self, progress: Callable[[int], None] | None = None, switch: bool = True) -> int:
-        """Fill a fresh generation of tables from the whole log; readers switch over only when it is done."""
-        current = self.runner.view
-        generation = current.active_generation() + 1
-        fresh = open_view(self.env, generation=generation)
-        try:
-            fresh.drop_view_tables()
-            fresh.create_view_tables()
+        """Fill the next generation of tables from the whole log; readers switch over only when it is done.
+
+        The rebuild holds that generation's writer lease throughout, so a second rebuild is refused and a
+        rebuild that died (killed, crashed) is noticed by the next, which empties the generation, tables and
+        position together, and starts again from the first event."""
+        current = self.view().generation
+        generation = current + 1
+        fresh = self.view(generation)
+        with fresh.writer() as held:
+            if not held or fresh.active_generation() != current:
+                raise RebuildRunningError(f"generation {generation} is being rebuilt by another "
+                                          "`council projections rebuild`; wait for it to end")
+            fresh.reset()
             Runner(self.council, fresh, page=5000, follow_active=False).rebuild(progress=progress)
-            if switch:
-                fresh.switch_to(generation)
-                fresh.generation = current.generation
-                fresh.drop_view_tables()  # the old generation's tables, through the same connection pool
-        finally:
-            fresh.close()
+            if not switch:
+                return generation
+            if not fresh.switch_to(generation, current=current):
+                raise RebuildRunningError(f"the readers left generation {current} while this rebuild ran")
+        self._retire(current)
         return generation
 
+    def _retire(self, generation: int) -> None:
+        """Drop the tables readers left, once their last writer is done with them (live writers follow the
+        registry to the new generation); if one holds on, the old tables stay, unread, for the next rebuild."""
+        old = self.view(generation)
+        with old.writer(wait=OLD_TABLES_WAIT) as held:
+            if held:
+                old.retire()
+
     def close(self) -> None:
-        if self._runner is not None:
-            self._runner.view.close()
-            self._runner = None
+        """The views share the Council's pool: the Council closes it."""
+        self._runner = None
 
     def _framework(self, data: str) -> Framework:
         if data not in self._frameworks:

@@ -1,11 +1,18 @@
-"""The view tables (rounds, scores, disputes, audit): one set per generation, written with their tracking."""
+"""The view tables (rounds, scores, disputes, audit): one set per generation, written with their tracking by
+the one holder of the generation's writer lease."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+import psycopg
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
@@ -29,6 +36,7 @@ INDEXES = {
               "request_id, position"],
 }
 REGISTRY_KEY = f"council-{SCHEMA}"
+LEASE_POLL = 0.05  # seconds between attempts when a caller waits for a writer lease
 # Columns an upsert may overwrite: a filed explanation keeps its decision when filed rows are written again.
 UPSERTS = {"rounds": RoundRow._fields, "scores": ScoreRow._fields, "disputes": FILING_COLUMNS}
 
@@ -41,6 +49,7 @@ class CouncilView:
     num = "TEXT"
     generation = 1
     datastore: Any
+    owns_datastore = True  # False when the view shares the Council's pool: closing the view leaves it open
 
     def table(self, name: str) -> str:
         return self.qualified(self.base(name))
@@ -69,15 +78,51 @@ class CouncilView:
         return ", ".join([*columns, f"PRIMARY KEY ({', '.join(KEYS[name])})"])
 
     def drop_view_tables(self) -> None:
+        """The generation's tables and its tracking row, in one transaction: a position never outlives its rows."""
         with self.datastore.transaction(commit=True) as curs:
             for name in NAMES:
                 curs.execute(f"DROP TABLE IF EXISTS {self.table(name)}")
+            curs.execute(self._sql(f"DELETE FROM {self.tracking_table()} WHERE application_name = %s"),
+                         [self.tracking_name])
+
+    def reset(self) -> None:
+        """Empty tables at position 0 for this generation, whatever a dead writer left in it."""
+        self.drop_view_tables()
+        self.create_view_tables()
+
+    def tracking_table(self) -> str:
+        return "tracking"  # the library's table on SQLite
+
+    @contextlib.contextmanager
+    def writer(self, wait: float = 0.0) -> Iterator[bool]:
+        """The writer lease of this generation: True while this view holds it, and then nobody else writes these
+        tables; False when another writer (a thread, a process) holds it after `wait` seconds. The holder's
+        end (or death) releases it."""
+        deadline = time.monotonic() + wait
+        while True:
+            with self._lease() as held:
+                if held or time.monotonic() >= deadline:
+                    yield held
+                    return
+            time.sleep(LEASE_POLL)
+
+    def _lease(self) -> contextlib.AbstractContextManager[bool]:
+        raise NotImplementedError
+
+    def retire(self) -> None:
+        """Drop a generation readers no longer use (its tables, its tracking row, its lease file)."""
+        self.drop_view_tables()
+        self._discard_lease()
+
+    def _discard_lease(self) -> None:
+        """Nothing to discard where the lease is not a file."""
 
     def create_tracking_table(self) -> None:
         self.create_table()  # type: ignore[attr-defined]  # the library's tracking table
 
     def close(self) -> None:
-        self.datastore.close()
+        if self.owns_datastore:
+            self.datastore.close()
 
     def create_registry(self) -> None:
         """Which generation of the tables readers use: one row, switched when a rebuild is done."""
@@ -94,17 +139,24 @@ class CouncilView:
             row = curs.fetchone()
         return int(row["generation"]) if row else 1
 
-    def switch_to(self, generation: int) -> None:
+    def switch_to(self, generation: int, current: int | None = None) -> bool:
+        """Readers use `generation` from now on; with `current`, only if the registry still names `current`."""
+        registry = self.qualified("council_views")
+        guard, params = ("", [generation, REGISTRY_KEY]) if current is None else (
+            " AND generation = %s", [generation, REGISTRY_KEY, current])
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(self._sql(f"UPDATE {self.qualified('council_views')} SET generation = %s WHERE name = %s"),
-                         [generation, REGISTRY_KEY])
+            curs.execute(self._sql(f"UPDATE {registry} SET generation = %s WHERE name = %s{guard}"), params)
+            curs.execute(self._sql(f"SELECT generation FROM {registry} WHERE name = %s"), [REGISTRY_KEY])
+            row = curs.fetchone()
+        return row is not None and int(row["generation"]) == generation
 
     def position(self) -> int:
         return self.max_tracking_id(self.tracking_name) or 0  # type: ignore[attr-defined]
 
-    def apply(self, rows: Rows, tracking: Tracking) -> None:
-        """Rows and tracking in one transaction: each event is applied exactly once."""
-        with self.datastore.transaction(commit=True) as curs:
+    def apply(self, rows: Rows, tracking: Tracking, start: int | None = None) -> None:
+        """Rows and tracking in one transaction: each event is applied exactly once. With `start` (the position
+        the rows were folded from), the transaction commits only if the view is still at `start`."""
+        with self._writing() as curs:
             for name in UPSERTS:
                 values = list(getattr(rows, name).values())
                 if values:
@@ -119,7 +171,18 @@ class CouncilView:
                                            "WHERE round_key = %s AND unit = %s"), rows.windows)
             if rows.audit:
                 self._insert_audit(curs, rows.audit)
+            if start is not None:  # after the writes: on SQLite a transaction that reads first cannot wait to write
+                self._require_position(curs, start)
             self._insert_tracking(curs, Tracking(self.tracking_name, tracking.notification_id))  # type: ignore
+
+    def _require_position(self, curs: Any, start: int) -> None:
+        found = self._max_tracking_id(self.tracking_name, curs) or 0  # type: ignore[attr-defined]
+        if found != start:
+            raise IntegrityError(f"{self.tracking_name}: rows folded from position {start}, but the view is at {found}")
+
+    def _writing(self) -> contextlib.AbstractContextManager[Any]:
+        """A write transaction (the lease holder's connection where the backend has one)."""
+        return self.datastore.transaction(commit=True)  # type: ignore[no-any-return]
 
     def _insert_audit(self, curs: Any, rows: list[AuditRow]) -> None:
         marks = ", ".join(["%s"] * len(AuditRow._fields))
@@ -141,14 +204,96 @@ class CouncilView:
         return text.replace("%s", self.param)
 
 
+# In-memory SQLite databases live in one process: their leases are locks of that process.
+_MEMORY_LEASES: dict[str, threading.Lock] = {}
+_MEMORY_LEASES_GUARD = threading.Lock()
+
+
 class SQLiteCouncilView(CouncilView, SQLiteTrackingRecorder):
     param = "?"
     num = "TEXT"
+
+    def lease_path(self) -> str | None:
+        """A file beside the database, one per generation; None for an in-memory database."""
+        pool = self.datastore.pool
+        if pool.is_sqlite_memory_mode:
+            return None
+        return f"{pool.db_name.removeprefix('file:').split('?', 1)[0]}.views-{SCHEMA}-g{self.generation}.lock"
+
+    @contextlib.contextmanager
+    def _lease(self) -> Iterator[bool]:
+        """flock(2) on the generation's lock file: exclusive across processes and threads (each attempt opens the
+        file anew), released by the kernel when the holder closes it or dies."""
+        path = self.lease_path()
+        if path is None:
+            with _MEMORY_LEASES_GUARD:
+                lock = _MEMORY_LEASES.setdefault(f"{self.datastore.pool.db_name}/{self.tracking_name}",
+                                                 threading.Lock())
+            held = lock.acquire(blocking=False)
+            try:
+                yield held
+            finally:
+                if held:
+                    lock.release()
+            return
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                held = False
+            yield held
+        finally:
+            os.close(descriptor)
+
+    def _discard_lease(self) -> None:
+        if (path := self.lease_path()) is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 class PostgresCouncilView(CouncilView, PostgresTrackingRecorder):
     param = "%s"
     num = "NUMERIC(7, 2)"
+    _conn: psycopg.Connection[Any] | None = None  # the connection that holds the writer lease, while one does
+
+    def tracking_table(self) -> str:
+        return self.qualified(self.tracking_table_name)
+
+    @contextlib.contextmanager
+    def _lease(self) -> Iterator[bool]:
+        """A session advisory lock named after the schema and the generation, on a connection of the pool that the
+        holder keeps (and writes through) until it is done; the server releases it if the holder dies."""
+        key = f"{self.datastore.schema}/{self.tracking_name}"
+        with self.datastore.get_connection() as conn:
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS held", [key]).fetchone()
+            if not (row and row["held"]):
+                yield False
+                return
+            self._conn = conn
+            try:
+                yield True
+            finally:
+                self._conn = None
+                _unlock(conn, key)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        conn = self._conn
+        if conn is None:
+            with self.datastore.transaction(commit=True) as curs:
+                yield curs
+            return
+        try:
+            with conn.transaction(), conn.cursor() as curs:
+                yield curs
+        except psycopg.IntegrityError as error:  # the library's names, as its own transactions raise them
+            raise IntegrityError(str(error)) from error
+        except psycopg.InterfaceError as error:
+            raise InterfaceError(str(error)) from error
+        except psycopg.OperationalError as error:
+            raise OperationalError(str(error)) from error
 
     def qualified(self, table: str) -> str:
         """In the Council's schema, like the library's own tables (never whatever search_path says)."""
@@ -163,3 +308,14 @@ class PostgresCouncilView(CouncilView, PostgresTrackingRecorder):
         with curs.copy(f"COPY {self.table('audit')} ({', '.join(AuditRow._fields)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _unlock(conn: psycopg.Connection[Any], key: str) -> None:
+    """Release the lease; a connection that may still hold it is closed, never handed back to the pool."""
+    try:
+        row = conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0)) AS released", [key]).fetchone()
+        released = bool(row and row["released"])
+    except psycopg.Error:
+        released = False
+    if not released:
+        conn.close()

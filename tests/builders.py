@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from council.services import Council
+from council.services.evidence_service import Upload
 from council.services.round_service import RoundPlan
 from domain.values import Actor, Role
 
@@ -32,8 +34,17 @@ def officer(unit: str) -> Actor:
 
 
 def document(label: str) -> dict[str, Any]:
+    """A Document's fields with a made-up sha256, for the domain's rules (nothing is stored)."""
     return {"sha256": hashlib.sha256(label.encode()).hexdigest(), "name": f"{label}.pdf",
             "media_type": "application/pdf", "size": 1024, "number": "12/QĐ-UBND", "issued_on": "2024-03-01",
+            "issuer": "UBND"}
+
+
+def stored_document(council: Council, unit: str, label: str) -> dict[str, Any]:
+    """A small PDF stored as the unit's evidence, referenced the way forms and submissions reference one."""
+    content = f"%PDF-1.4\n% {label}, UBND {unit}\n".encode()
+    stored = council.store_evidence(Upload(io.BytesIO(content), "application/pdf"), officer(unit))
+    return {"sha256": stored["sha256"], "name": f"{label}.pdf", "number": "12/QĐ-UBND", "issued_on": "2024-03-01",
             "issuer": "UBND"}
 
 
@@ -43,13 +54,15 @@ def open_round(council: Council, framework_id: str = "province-876-2022", units:
 
 
 def full_self_assessment(council: Council, key: str, unit: str, fraction: Decimal = Decimal("0.5")) -> dict:
-    """Score every appraisal leaf at `fraction` of its maximum (on its grid), each with evidence."""
+    """Score every appraisal leaf at `fraction` of its maximum (on its grid), each with evidence: one stored
+    report of the unit's backs every leaf."""
     points = {}
     entries = []
+    report = stored_document(council, unit, f"bao-cao-{unit}")
     for leaf in council.framework(key).leaves("appraisal"):
         value = leaf.max_points * fraction
         value -= value % leaf.step
         points[leaf.code] = value
-        entries.append({"leaf": leaf.code, "points": value, "evidence": [document(f"{unit}-{leaf.code}")]})
+        entries.append({"leaf": leaf.code, "points": value, "evidence": [report]})
     council.self_assess(key, unit, entries, officer(unit))
     return points

@@ -34,14 +34,25 @@ CREATE OR REPLACE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
 FOR EACH STATEMENT EXECUTE FUNCTION {schema}.refuse_event_change()
 """
 
-IDEMPOTENCY_TABLE = "council_idempotency"
-# created_at is TIMESTAMPTZ on PostgreSQL (an instant, whatever the session's time zone); SQLite keeps ISO text.
-IDEMPOTENCY_DDL = """
+KEYS_TABLE = "council_request_keys"
+# One row per Idempotency-Key, inserted in the transaction of the events it answers for (council/infra/recorders.py);
+# expires_at is wall-clock seconds.
+KEYS_DDL = """
 CREATE TABLE IF NOT EXISTS {table} (
-  principal TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL,
-  body TEXT NOT NULL, headers TEXT NOT NULL, created_at {timestamp} NOT NULL,
-  PRIMARY KEY (principal, key)
+  principal TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, request_id TEXT NOT NULL,
+  outcome TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (principal, key)
 )
+"""
+# Fails the transaction it runs in: the recorders' guard checks must abort the insert on the server, since the
+# library commits before it re-raises a Python exception from inside its pipeline.
+PG_REQUIRE = """
+CREATE OR REPLACE FUNCTION {schema}.council_require(ok boolean, problem text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT ok THEN
+    RAISE EXCEPTION '%', problem USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN true;
+END $$
 """
 
 
@@ -52,7 +63,7 @@ class TablesMissingError(Exception):
 def require_tables(settings: Settings) -> None:
     """Refuse to build on a database without the tables, naming the fix (never create them here: the DDL
     race of many workers starting at once is exactly what `council db init` avoids)."""
-    needed = [EVENTS_TABLE["sqlite" if settings.backend == "sqlite" else "postgresql"], IDEMPOTENCY_TABLE,
+    needed = [EVENTS_TABLE["sqlite" if settings.backend == "sqlite" else "postgresql"], KEYS_TABLE,
               "council_views"]
     missing = [name for name in needed if name not in _existing(settings, needed)]
     if missing:
@@ -99,25 +110,19 @@ def protect_events(settings: Settings, table: str) -> None:
         conn.execute(sql.SQL(PG_TRIGGER).format(**names))
 
 
-def create_idempotency_table(settings: Settings) -> None:
-    """The stored answers to requests sent with an Idempotency-Key, beside the events."""
+def create_keys_table(settings: Settings) -> None:
+    """The Idempotency-Key claims beside the events, and on PostgreSQL the function the guard raises through."""
     env = settings.persistence_env()
     if settings.backend == "sqlite":
-        ddl = IDEMPOTENCY_DDL.format(table=IDEMPOTENCY_TABLE, timestamp="TIMESTAMP")
         with closing(sqlite_connect(env)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # kept by the file: every later connection is in WAL too
-            conn.execute(ddl)
+            conn.execute(KEYS_DDL.format(table=KEYS_TABLE))
             conn.commit()
         return
-    table, timestamp = idempotency_table(env), sql.SQL("TIMESTAMPTZ")
+    schema = sql.Identifier(env["POSTGRES_SCHEMA"] or "public")
     with _pg_connect(env) as conn:
-        conn.execute(sql.SQL(IDEMPOTENCY_DDL).format(table=table, timestamp=timestamp))
-
-
-def idempotency_table(env: dict[str, str]) -> sql.Composable:
-    """Qualified by `?schema=` when there is one, else found through the search_path like the events."""
-    schema = env.get("POSTGRES_SCHEMA")
-    return sql.Identifier(schema, IDEMPOTENCY_TABLE) if schema else sql.Identifier(IDEMPOTENCY_TABLE)
+        conn.execute(sql.SQL(KEYS_DDL).format(table=sql.SQL("{}.{}").format(schema, sql.Identifier(KEYS_TABLE))))
+        conn.execute(sql.SQL(PG_REQUIRE).format(schema=schema))
 
 
 def sqlite_connect(env: dict[str, str]) -> sqlite3.Connection:

@@ -1,15 +1,30 @@
-"""The PostgreSQL recorder the Council uses: the library's, answering within the connect timeout in an outage."""
+"""The Council's recorders: the library's, plus the write guard (Idempotency-Key claim, principal check) in the
+events' own transaction, and, on PostgreSQL, answers within the connect timeout in an outage."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
 from psycopg_pool import PoolTimeout
+
+from council.infra.ddl import KEYS_TABLE
+
+if TYPE_CHECKING:  # the service layer hands the guard in; the adapter only reads it
+    from council.services.write_guard import Pending
+PRINCIPAL_CHANGED = "principal-changed"  # the message the refusal carries, on both backends
+CLAIM_COLUMNS = "principal, key, request_hash, request_id, outcome, expires_at"
+
+
+class PrincipalChangedError(Exception):
+    """The principal acting was revoked, or its token replaced, after the request was authenticated."""
 
 
 def _fail_fast(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -36,9 +51,67 @@ def _fail_fast(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class FailFastRecorder(PostgresApplicationRecorder):
-    """PostgreSQL application recorder that answers within the connect timeout when the database is down."""
+    """PostgreSQL application recorder that answers within the connect timeout when the database is down and
+    checks the write guard inside the insert's transaction, while the events table is locked."""
 
     insert_events = _fail_fast(PostgresApplicationRecorder.insert_events)  # type: ignore[assignment]
     select_events = _fail_fast(PostgresApplicationRecorder.select_events)  # type: ignore[assignment]
     select_notifications = _fail_fast(PostgresApplicationRecorder.select_notifications)  # type: ignore[assignment]
     max_notification_id = _fail_fast(PostgresApplicationRecorder.max_notification_id)  # type: ignore[assignment]
+
+    def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        pending: Pending | None = kwargs.get("pending")
+        if pending is not None and ids is not None:
+            self._check(curs, pending, ids)
+        return ids
+
+    def _check(self, curs: Cursor[DictRow], pending: Pending, ids: Sequence[int]) -> None:
+        """Statements that fail the transaction itself: a Python exception here would be held back by the library
+        until after its COMMIT, so every refusal is raised by the server (unique key, council_require)."""
+        schema = sql.Identifier(self.datastore.schema or "public")
+        guard = pending.guard
+        if guard.principal_stream is not None:
+            curs.execute(sql.SQL("SELECT {}.council_require(NOT EXISTS (SELECT 1 FROM {}.{} WHERE originator_id = %s "
+                                 "AND originator_version > %s), %s) AS ok").format(
+                schema, schema, sql.Identifier(self.events_table_name)),
+                (guard.principal_stream, guard.principal_version, PRINCIPAL_CHANGED))
+            curs.fetchone()
+        if guard.claim is not None:
+            table = sql.SQL("{}.{}").format(schema, sql.Identifier(KEYS_TABLE))
+            curs.execute(sql.SQL("DELETE FROM {} WHERE principal = %s AND key = %s AND expires_at < %s").format(table),
+                         (guard.claim.principal, guard.claim.key, int(time.time())))
+            curs.execute(sql.SQL(f"INSERT INTO {{}} ({CLAIM_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+                                 "RETURNING key").format(table), _claim_row(pending, ids))
+            curs.fetchone()  # in pipeline mode this waits for the server: a taken key fails here, inside the insert
+
+
+class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
+    """SQLite application recorder that checks the write guard in the insert's transaction (the database lock
+    makes every write transaction see the latest commit)."""
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        pending: Pending | None = kwargs.get("pending")
+        if pending is not None and ids is not None:
+            guard = pending.guard
+            if guard.principal_stream is not None:
+                c.execute(f"SELECT 1 FROM {self.events_table_name} WHERE originator_id = ? AND originator_version > ?",
+                          (guard.principal_stream.hex, guard.principal_version))
+                if c.fetchone() is not None:
+                    raise PrincipalChangedError(PRINCIPAL_CHANGED)
+            if guard.claim is not None:
+                c.execute(f"DELETE FROM {KEYS_TABLE} WHERE principal = ? AND key = ? AND expires_at < ?",
+                          (guard.claim.principal, guard.claim.key, int(time.time())))
+                c.execute(f"INSERT INTO {KEYS_TABLE} ({CLAIM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                          _claim_row(pending, ids))
+        return ids
+
+
+def _claim_row(pending: Pending, ids: Sequence[int]) -> tuple[Any, ...]:
+    claim = pending.guard.claim
+    assert claim is not None
+    return (claim.principal, claim.key, claim.request_hash, pending.request_id, pending.outcome(ids),
+            pending.expires_at())

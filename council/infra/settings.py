@@ -135,4 +135,5 @@ def _sqlite_env(url: str) -> dict[str, str]:
         raise ConfigError(f"COUNCIL_DATABASE_URL for SQLite is sqlite:///path/to/file.db, not {url!r}")
     if not target.startswith("file:"):
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": target, "SQLITE_LOCK_TIMEOUT": "10"}
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": target, "SQLITE_LOCK_TIMEOUT": "10",
+            "APPLICATION_RECORDER_TOPIC": "council.infra.recorders:GuardedSQLiteRecorder"}

@@ -9,15 +9,18 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, InternalError, JSONTranscoder
 
 from council.infra import transcodings
 from council.infra.blobs import BlobStore
 from council.infra.clock import Clock, utcnow
+from council.infra.recorders import PRINCIPAL_CHANGED, PrincipalChangedError
 from council.services.request_scope import current_request_id
+from council.services.write_guard import Claim, Guard, Pending, current_guard
 from domain.base import event_type
+from domain.blob import Blob
 from domain.dossier import Dossier
-from domain.errors import NotFoundError, VersionConflictError
+from domain.errors import NotFoundError, PrincipalRevokedError, VersionConflictError
 from domain.ids import dossier_id, round_id, score_id
 from domain.round import Round
 from domain.score import Score
@@ -92,19 +95,14 @@ class CouncilBase(Application):
         return self._load(score_id(at.round_key, at.unit, at.leaf), f"score {at}")
 
     def _save(self, *aggregates: Any, final: bool = True) -> list[Receipt]:
-        """Save in one transaction; a concurrent writer of the same stream turns into a version conflict.
-        `final=False` marks the intermediate saves of a command that saves several times (a phase change)."""
+        """Save in one transaction, with the request's write guard (its Idempotency-Key on the command's final
+        save, its principal's check on every save); a concurrent writer of the same stream turns into a version
+        conflict. `final=False` marks the intermediate saves of a command that saves several times."""
+        pending = self._pending(aggregates, final)
         try:
-            recordings = self.save(*aggregates)
-        except IntegrityError:
-            # Another worker saved the same stream first. The aggregate cache fast-forwards on the next
-            # load, so nothing stale is kept; the client is told the version to reload.
-            details = {}
-            if len(aggregates) == 1:
-                latest = self.recorder.select_events(aggregates[0].id, desc=True, limit=1)
-                details["current_version"] = latest[0].originator_version if latest else 0
-            raise VersionConflictError("another write reached this record first; reload and retry",
-                                       **details) from None
+            recordings = self.save(*aggregates, pending=pending) if pending else self.save(*aggregates)
+        except (IntegrityError, InternalError, PrincipalChangedError) as error:
+            raise self._refusal(error, aggregates, pending) from None
         return [
             Receipt(
                 stream=str(r.domain_event.originator_id),
@@ -117,3 +115,50 @@ class CouncilBase(Application):
             )
             for r in recordings
         ]
+
+    def _pending(self, aggregates: tuple[Any, ...], final: bool) -> Pending | None:
+        guard = current_guard()
+        if guard is None or (guard.principal_stream is None and (guard.claim is None or not final)):
+            return None
+        if not final:
+            guard = Guard(principal_stream=guard.principal_stream, principal_version=guard.principal_version)
+        pending = Pending(guard, current_request_id())
+        pending.stubs = [receipt_stub(aggregate, event) for aggregate in aggregates
+                         for event in getattr(aggregate, "pending_events", ())]
+        return pending
+
+    def _refusal(self, error: Exception, aggregates: tuple[Any, ...], pending: Pending | None) -> Exception:
+        """Why a save was refused: the principal changed, the key was claimed first, or a concurrent write."""
+        if isinstance(error, PrincipalChangedError) or PRINCIPAL_CHANGED in str(error):
+            return PrincipalRevokedError("this principal was revoked, or its token replaced, during the request")
+        if not isinstance(error, IntegrityError):
+            raise error
+        claim = pending.guard.claim if pending else None
+        if claim is not None:
+            return KeyClaimedError(claim)  # the API answers with what the first request recorded
+        details = {}
+        if len(aggregates) == 1:
+            latest = self.recorder.select_events(aggregates[0].id, desc=True, limit=1)
+            details["current_version"] = latest[0].originator_version if latest else 0
+        return VersionConflictError("another write reached this record first; reload and retry", **details)
+
+
+class KeyClaimedError(VersionConflictError):
+    """The save lost to a concurrent request with the same Idempotency-Key; the API replays that one's answer
+    (a version conflict when nothing was claimed after all)."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__("a request with this Idempotency-Key was recorded first")
+        self.claim = claim
+
+
+def receipt_stub(aggregate: Any, event: Any) -> dict[str, Any]:
+    """A receipt without its notification id (the insert assigns it), and what a replayed answer needs."""
+    stub = {"stream": str(event.originator_id), "version": event.originator_version, "type": event_type(event),
+            "event_hash": event.hash, "recorded_at": event.timestamp.isoformat(), "request_id": event.request_id}
+    for name in ("explanation_id",):
+        if getattr(event, name, None) is not None:
+            stub[name] = getattr(event, name)
+    if isinstance(aggregate, Blob):
+        stub |= {"sha256": aggregate.sha256, "size": aggregate.size, "media_type": aggregate.media_type}
+    return stub

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -15,6 +16,13 @@ from domain.errors import AlreadyExistsError
 from domain.ids import principal_id, token_id
 from domain.principal import Principal, TokenIndex
 from domain.values import Actor
+
+
+@dataclass(frozen=True)
+class Session:
+    actor: Actor
+    principal_stream: UUID
+    principal_version: int
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,12 @@ class PrincipalServices(CouncilBase):
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor a bearer token stands for, or None: unknown, replaced by a rotation, or revoked."""
+        found = self.session(token)
+        return None if found is None else found.actor
+
+    def session(self, token: str) -> Session | None:
+        """The actor of a bearer token and the principal's version it was checked against: a write whose
+        principal moved past that version before it commits is refused (council/services/write_guard.py)."""
         digest = token_hash(token)
         try:
             index: TokenIndex = self.repository.get(token_id(digest), deepcopy_from_cache=False)
@@ -70,7 +84,7 @@ class PrincipalServices(CouncilBase):
             return None
         if principal.revoked or not secrets.compare_digest(principal.token_hash, digest):
             return None
-        return principal.actor
+        return Session(principal.actor, principal.id, principal.version)
 
     def principals(self) -> list[dict[str, Any]]:
         """Every principal in the order of registration, revoked ones included."""

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from council.services.application import CouncilBase, Receipt
+from council.services.evidence_service import document_from_store
 from domain.ids import score_id
-from domain.values import Actor, Document, ScoreAddress
+from domain.values import Actor, ScoreAddress
 
 
 class SelfAssessmentServices(CouncilBase):
@@ -19,14 +20,15 @@ class SelfAssessmentServices(CouncilBase):
 
     def self_assess(self, key: str, unit: str, entries: Sequence[Mapping[str, Any]], actor: Actor) -> list[Receipt]:
         """A whole self-assessment form in one transaction: each entry scores a leaf, with evidence
-        (document dicts) or an explanation of missing evidence. All entries are recorded, or none."""
+        (references to files the unit stored: sha256, name, number, issued_on, issuer) or an explanation of
+        missing evidence. All entries are recorded, or none."""
         rnd, ctx = self._round(key), self.context(actor)
         scores = []
         for entry in entries:
             score = self._score(rnd, unit, entry["leaf"], ctx)
             score.self_score(entry["points"], rnd, ctx, note=entry.get("note", ""))
             for document in entry.get("evidence", ()):
-                score.attach_evidence(Document.from_dict(dict(document)), rnd, ctx)
+                score.attach_evidence(document_from_store(self, document, unit, actor), rnd, ctx)
             if entry.get("missing_evidence"):
                 score.explain_missing_evidence(entry["missing_evidence"], rnd, ctx)
             scores.append(score)
@@ -35,7 +37,8 @@ class SelfAssessmentServices(CouncilBase):
     def attach_evidence(self, at: ScoreAddress, document: Mapping[str, Any], actor: Actor) -> Receipt:
         rnd, ctx = self._round(at.round_key), self.context(actor)
         score = self._score(rnd, at.unit, at.leaf, ctx)
-        score.attach_evidence(Document.from_dict(dict(document)), rnd, ctx)
+        score.require_evidence_writer(rnd, ctx)
+        score.attach_evidence(document_from_store(self, document, at.unit, actor), rnd, ctx)
         return self._save(score)[-1]
 
     def withdraw_evidence(self, at: ScoreAddress, sha256: str, reason: str, actor: Actor) -> Receipt:
@@ -56,7 +59,7 @@ class SelfAssessmentServices(CouncilBase):
         dossier = self._dossier(rnd, unit, ctx)
         incomplete = [leaf.code for leaf in rnd.framework.leaves("appraisal")
                       if not self._is_complete(key, unit, leaf.code)]
-        dossier.submit(approved_by, Document.from_dict(dict(report)), incomplete, rnd, ctx)
+        dossier.submit(approved_by, document_from_store(self, report, unit, actor), incomplete, rnd, ctx)
         return self._save(dossier)[-1]
 
     def _is_complete(self, key: str, unit: str, leaf: str) -> bool:

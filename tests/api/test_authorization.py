@@ -133,8 +133,7 @@ ROWS = [
         json=lambda s: {"entries": [{"leaf": "2.1.3", "points": "0.50", "missing_evidence": "chưa ban hành"}]}),
     Row("submission", "POST", "/api/v1/rounds/{round_key}/units/{unit}/submission", OFFICER, complete=True,
         json=lambda s: {"approved_by": "UBND tỉnh", "report": {
-            "sha256": hashlib.sha256(b"report").hexdigest(), "name": "bao-cao.pdf",
-            "media_type": "application/pdf", "size": 2048}}),
+            "sha256": s.sha256, "name": "bao-cao.pdf", "media_type": "application/pdf", "size": 2048}}),
     Row("evidence-upload", "POST", f"{SCORE}/evidence", OFFICER, upload=True),
     Row("evidence-by-hash", "POST", f"{SCORE}/evidence/by-hash", OFFICER, leaf="2.1.3",
         json=lambda s: {"sha256": s.sha256, "name": "QD-12.pdf"}),
@@ -186,6 +185,11 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
         if row.state == EXPLAINED:
             seed.explanation_id, _ = council.file_explanation(ScoreAddress(seed.round_key, seed.unit, seed.leaf),
                                                               ExplanationReport("đã ban hành"), officer(seed.unit))
+    if row.state == EXPLAINED:  # the council decides in council review, once the explanation window has closed
+        clock.set(2025, 3, 21, 9)
+        for seed in seeds.values():
+            council.advance_phase(seed.round_key, "council_review", SECRETARIAT)
+    for seed in seeds.values():
         seed.version = council.score(ScoreAddress(seed.round_key, seed.unit, seed.leaf))["version"]
     return seeds
 

@@ -246,14 +246,6 @@ def test_a_whole_round_over_http_from_opening_to_finalized_results(server: Serve
         "evidence": [late_sha]}), type_="explanation-filed")
     assert filed["explanation_id"] == "1"
 
-    # The Council's decision, again with If-Match from the ETag.
-    read = moj.get(disputed)
-    assert read.json["status"] == "disputed", str(read)
-    written(moj.post(f"{disputed}/explanations/{filed['explanation_id']}/decision",
-                     {"accept": True, "points": "0.50", "reason": "Chấp nhận một phần"},
-                     headers={"If-Match": read.headers["etag"]}), type_="explanation-accepted")
-    decided["01"][DISPUTED] = D("0.50")
-
     # Survey points for every unit; 01 misses 0.30 of 1.3.3, 79 gets half.
     surveyed = {"01": {leaf["code"]: leaf["max"] for leaf in survey},
                 "79": {leaf["code"]: on_grid(leaf["max"] / 2, D("0.01")) for leaf in survey},
@@ -265,8 +257,22 @@ def test_a_whole_round_over_http_from_opening_to_finalized_results(server: Serve
                                 {"source": "Điều tra xã hội học 2024", "results": rows}))
     assert sum(r["type"] == "survey-scored" for r in receipts) == len(rows)
 
-    for phase in ("council_review", "finalized"):
-        written(sec.post(f"/api/v1/rounds/{key}/phase", {"phase": phase}), type_="phase-advanced")
+    # Council review: the explanation window stays open for hours, so the Secretariat closes it early, saying why
+    # (without a reason the move is refused: 409 window-open).
+    early = sec.post(f"/api/v1/rounds/{key}/phase", {"phase": "council_review"})
+    assert (early.status, early.json["type"]) == (409, "window-open"), str(early)
+    written(sec.post(f"/api/v1/rounds/{key}/phase", {"phase": "council_review",
+                                                     "reason": "Các tỉnh đã gửi đủ báo cáo giải trình"}),
+            type_="phase-advanced")
+
+    # The Council's decision, in council review, again with If-Match from the ETag.
+    read = moj.get(disputed)
+    assert read.json["status"] == "disputed", str(read)
+    written(moj.post(f"{disputed}/explanations/{filed['explanation_id']}/decision",
+                     {"accept": True, "points": "0.50", "reason": "Chấp nhận một phần"},
+                     headers={"If-Match": read.headers["etag"]}), type_="explanation-accepted")
+    decided["01"][DISPUTED] = D("0.50")
+    written(sec.post(f"/api/v1/rounds/{key}/phase", {"phase": "finalized"}), type_="phase-advanced")
 
     # Results: each index is the sum of the points sent and decided.
     results = ok(inspector.get(f"/api/v1/rounds/{key}/results"))
@@ -352,7 +358,8 @@ def race_every_leaf(year: int, people: dict[str, Client]) -> list[Race]:
     base = f"/api/v1/rounds/{year}-province/units/01/scores"
     for leaf in RACED:
         written(officer.put(f"{base}/{leaf}/self-assessment", {"points": "0.75"}), 200, type_="self-scored")
-    written(sec.post(f"/api/v1/rounds/{year}-province/phase", {"phase": "appraisal"}), type_="phase-advanced")
+    written(sec.post(f"/api/v1/rounds/{year}-province/phase", {"phase": "appraisal", "reason": "thử tranh chấp"}),
+            type_="phase-advanced")
     races = []
     for leaf in RACED:
         read = members[0].get(f"{base}/{leaf}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from council import bootstrap
 from council.services.evidence_service import Upload
-from tests.builders import document, officer, open_round
+from tests.builders import officer, open_round, stored_document
 
 PDF = b"%PDF-1.4\n% Quyet dinh 12/QD-UBND\n"
 
@@ -66,7 +66,8 @@ def test_the_read_models_read_the_log_of_their_own_configuration(tmp_path, clock
     try:
         key = open_round(built[0].council)
         built[0].council.self_assess(key, "01", [{"leaf": "2.1.1", "points": "0.50",
-                                                  "evidence": [document("a")]}], officer("01"))
+                                                  "evidence": [stored_document(built[0].council, "01", "a")]}],
+                                     officer("01"))
         assert built[0].read_models.status()["head"] > 0
         assert built[1].read_models.status() == {"name": "council", "generation": 1, "position": 0, "head": 0,
                                                  "lag": 0}

@@ -24,7 +24,15 @@ from domain.errors import (
 )
 from domain.ids import score_id
 from domain.values import ScoreAddress
-from tests.builders import ICT, MOJ_MEMBER, SECRETARIAT, document, full_self_assessment, officer, open_round
+from tests.builders import (
+    ICT,
+    MOJ_MEMBER,
+    SECRETARIAT,
+    full_self_assessment,
+    officer,
+    open_round,
+    stored_document,
+)
 
 
 def log_size(council) -> int:
@@ -67,11 +75,11 @@ def test_submission_names_the_leaves_still_missing_and_succeeds_once_all_are_bac
     key = open_round(council)
     council.self_score(ScoreAddress(key, "01", "1.1.1"), "0.50", officer("01"))
     with pytest.raises(IncompleteSubmissionError) as refused:
-        council.submit(key, "01", "Chủ tịch UBND", document("report"), officer("01"))
+        council.submit(key, "01", "Chủ tịch UBND", stored_document(council, "01", "report"), officer("01"))
     appraisal = [leaf.code for leaf in council.framework(key).leaves("appraisal")]
     assert refused.value.details["leaves"] == appraisal
     full_self_assessment(council, key, "01")
-    receipt = council.submit(key, "01", "Chủ tịch UBND", document("report"), officer("01"))
+    receipt = council.submit(key, "01", "Chủ tịch UBND", stored_document(council, "01", "report"), officer("01"))
     assert receipt.type == "submitted"
 
 
@@ -136,7 +144,7 @@ def test_two_council_members_adjusting_at_once_lose_no_update(council, settings,
 def test_an_officer_of_one_unit_cannot_touch_another_units_evidence(council):
     key = open_round(council)
     with pytest.raises(WrongUnitError):
-        council.attach_evidence(ScoreAddress(key, "79", "1.1.1"), document("x"), officer("01"))
+        council.attach_evidence(ScoreAddress(key, "79", "1.1.1"), stored_document(council, "01", "x"), officer("01"))
 
 
 def tamper(env, sql_text):

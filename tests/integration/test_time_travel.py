@@ -11,7 +11,7 @@ import pytest
 
 from domain.errors import InvalidQueryError
 from domain.values import ScoreAddress
-from tests.builders import ICT, MOJ_MEMBER, SECRETARIAT, document, officer, open_round
+from tests.builders import ICT, MOJ_MEMBER, SECRETARIAT, officer, open_round, stored_document
 
 D = Decimal
 LEAF = "2.1.1"
@@ -33,8 +33,8 @@ def story(council, clock) -> Story:
     3. the Secretariat proposes 0.75 (v5);
     4. the MOJ member adjusts to 0.25 (v6)."""
     key = open_round(council)
-    form = council.self_assess(key, "01", [{"leaf": LEAF, "points": "0.50", "evidence": [document("plan")]}],
-                               officer("01"))
+    plan = stored_document(council, "01", "plan")
+    form = council.self_assess(key, "01", [{"leaf": LEAF, "points": "0.50", "evidence": [plan]}], officer("01"))
     changed = council.self_score(ScoreAddress(key, "01", LEAF), "0.75", officer("01"))
     clock.set(2025, 2, 10, 9)
     council.advance_phase(key, "appraisal", SECRETARIAT)

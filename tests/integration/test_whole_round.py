@@ -10,7 +10,7 @@ from council.services.appraisal_service import Decision, ExplanationReport
 from council.services.score_queries import as_dict
 from domain.ids import score_id
 from domain.values import ScoreAddress
-from tests.builders import MOJ_MEMBER, SECRETARIAT, document, full_self_assessment, officer, open_round
+from tests.builders import MOJ_MEMBER, SECRETARIAT, full_self_assessment, officer, open_round, stored_document
 
 D = Decimal
 
@@ -22,7 +22,8 @@ def played(council, clock):
     key = open_round(council)
     full_self_assessment(council, key, "01", fraction=D(1))
     full_self_assessment(council, key, "79", fraction=D("0.5"))
-    council.submit(key, "01", "Chủ tịch UBND thành phố Hà Nội", document("report-01"), officer("01"))
+    council.submit(key, "01", "Chủ tịch UBND thành phố Hà Nội", stored_document(council, "01", "report-01"),
+                   officer("01"))
     clock.set(2025, 2, 10, 9)
     council.advance_phase(key, "appraisal", SECRETARIAT)
     for unit in ("01", "79"):
