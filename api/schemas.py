@@ -55,9 +55,17 @@ class Whole(fields.Integer):
         return super()._validated(value)
 
 
+def storable(value: str) -> None:
+    """U+0000 and unpaired surrogates: refused in JSON bodies before any work (api/input_limits.py), and here
+    for the fields of a multipart form, which that check does not read."""
+    if limits.unstorable(value):
+        raise ValidationError("U+0000 and unpaired UTF-16 surrogates cannot be stored")
+
+
 def text(maximum: int, *, required: bool = False, minimum: int = 0, **kwargs: Any) -> fields.Str:
     """A string field of at most `maximum` characters (api/input_limits.py), documented as maxLength."""
-    return fields.Str(required=required, validate=validate.Length(min=minimum or None, max=maximum), **kwargs)
+    return fields.Str(required=required, validate=[validate.Length(min=minimum or None, max=maximum), storable],
+                      **kwargs)
 
 
 class Percent(fields.Field):
@@ -226,7 +234,7 @@ class HealthSchema(Schema):
     status = fields.Str()
     database = fields.Str(metadata={"description": "ok: the database answered a query of the events table"})
     backend = fields.Str(metadata={"example": "postgresql"})
-    events = fields.Int(metadata={"description": "events in the log (its last notification id)"})
+    events = fields.Int(metadata={"description": "the log's last notification id (with gaps on PostgreSQL)"})
     projection_lag = fields.Int(metadata={"description": "events the views have yet to apply"})
 
 

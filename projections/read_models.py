@@ -22,7 +22,7 @@ from projections.runner import EventLog, Runner, view_on
 from projections.tables import CouncilView
 
 AUDIT_FILTERS = ("round_key", "unit", "leaf", "actor", "type", "request_id")
-READ_DEADLINE = 2.0
+READ_DEADLINE = 10.0  # seconds a read may wait for the views to reach the log (a third of gunicorn's timeout)
 WAIT = 0.02  # seconds a reader sleeps while another process holds the views' writer lease
 OLD_TABLES_WAIT = 30.0  # seconds a rebuild waits for the writer of the old generation before dropping its tables
 
@@ -60,20 +60,21 @@ class ReadModels:
         return view_on(self.council.recorder.datastore, generation)
 
     def fresh_view(self, min_position: int | None = None) -> CouncilView:
-        """The view, caught up to the log as it is now (bounded in time); a view that cannot reach
-        `min_position` (a client's own write) in time is a 503, never a silently stale answer. One process
-        writes the views at a time (the lease): a reader that finds it taken waits for that writer."""
-        runner, started = self.runner, time.monotonic()
+        """The view, caught up to the log as it is now: every write acknowledged before the read is in it.
+        One process writes the views at a time (the lease): this one catches them up itself when the lease is
+        free, and otherwise waits for the writer that holds it. A view that cannot reach the log within
+        READ_DEADLINE is a 503 (view-behind, Retry-After), never a silently stale answer."""
+        runner = self.runner
         head = self.council.recorder.max_notification_id() or 0
         if (min_position or 0) > head:
             raise InvalidQueryError(f"after={min_position}: the log ends at {head}; no such write yet")
-        deadline = started + READ_DEADLINE
+        deadline = time.monotonic() + READ_DEADLINE
         position = runner.catch_up(until=head, deadline=deadline)
-        while position < head and time.monotonic() < deadline:
+        while position < head:
+            if time.monotonic() >= deadline:
+                raise ViewBehindError(f"the views are at {position}, the log at {head}; retry shortly")
             time.sleep(WAIT)
             position = runner.catch_up(until=head, deadline=deadline)
-        if position < (min_position or 0):
-            raise ViewBehindError(f"the views are at {position}, not yet at {min_position}")
         return runner.view
 
     def _read(self, min_position: int | None, *queries: tuple[str, list[Any]]) -> list[list[Any]]:

@@ -210,8 +210,8 @@ class Runner:
         """Follow the log until `stop` is set; a lost database connection is retried, not fatal. While another
         process holds the lease (a worker catching up for a read) this one waits for the next round."""
         while not stop.is_set():
-            try:
-                self.catch_up()
+            try:  # up to the log's end as it is now, so a stop is seen between rounds even under steady writes
+                self.catch_up(until=self.app.recorder.max_notification_id() or 0)
             except (*OUTAGES, IntegrityError) as error:  # the position is in the view: try again shortly
                 log.warning("projection runner: %s; retrying", error)
             stop.wait(interval)

@@ -59,14 +59,20 @@ def evidence_document(stored: StoredFile, reference: Mapping[str, Any]) -> Docum
                     **{k: str(reference.get(k) or "") for k in META})
 
 
-def document_from_store(app: CouncilBase, reference: Mapping[str, Any], unit: str, actor: Actor) -> Document:
+def document_from_store(app: CouncilBase, reference: Mapping[str, Any], unit: str, actor: Actor,
+                        found: dict[str, Blob] | None = None) -> Document:
     """The Document for a unit's dossier from a reference (`sha256`, `name`, metadata) to a file that unit's
     officers uploaded. Only the unit's own officers attach evidence: others are refused (403) before the file is
-    looked up, so they learn nothing of the unit's files; a file the unit never uploaded does not exist (404)."""
+    looked up, so they learn nothing of the unit's files; a file the unit never uploaded does not exist (404).
+    `found` keeps the files one command has looked up already (a form cites one report on many leaves)."""
     actor.require_role(Role.UNIT)
     if actor.unit != unit:
         raise WrongUnitError(f"an officer of unit {actor.unit} may not write the dossier of unit {unit}")
-    return evidence_document(readable_blob(app, str(reference.get("sha256") or ""), actor), reference)
+    sha256 = str(reference.get("sha256") or "")
+    found = {} if found is None else found
+    if sha256 not in found:
+        found[sha256] = readable_blob(app, sha256, actor)
+    return evidence_document(found[sha256], reference)
 
 
 def readable_blob(app: CouncilBase, sha256: str, actor: Actor) -> Blob:

@@ -24,11 +24,12 @@ class SelfAssessmentServices(CouncilBase):
         missing evidence. All entries are recorded, or none."""
         rnd, ctx = self._round(key), self.context(actor)
         scores = []
+        found: dict = {}  # the stored files this form cites, each looked up once
         for entry in entries:
             score = self._score(rnd, unit, entry["leaf"], ctx)
             score.self_score(entry["points"], rnd, ctx, note=entry.get("note", ""))
             for document in entry.get("evidence", ()):
-                score.attach_evidence(document_from_store(self, document, unit, actor), rnd, ctx)
+                score.attach_evidence(document_from_store(self, document, unit, actor, found), rnd, ctx)
             if entry.get("missing_evidence"):
                 score.explain_missing_evidence(entry["missing_evidence"], rnd, ctx)
             scores.append(score)

@@ -10,6 +10,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from api import input_limits as limits
 from council.infra import unit_lists
@@ -87,9 +89,8 @@ def test_text_beyond_its_documented_size_is_refused_and_records_nothing(app, cal
     before = events(app)
     caller = callers[who]
     answer = caller.client.open(url, method=method, json=body, headers=caller.headers({"If-Match": '"1"'}))
-    problem = assert_problem(answer, 422, "validation-error")
-    assert f'"{field}"' in json.dumps(problem["errors"]) and "Longer than maximum length" in json.dumps(
-        problem["errors"])
+    errors = json.dumps(assert_problem(answer, 422, "validation-error")["errors"])
+    assert f'"{field}"' in errors and "ength" in errors  # "Longer than maximum length", "Length must be between"
     assert events(app) == before
 
 
@@ -116,19 +117,19 @@ def form(leaves: list[str], note: int, missing_evidence: int) -> dict:
                          "missing_evidence": prose(missing_evidence)} for leaf in leaves]}
 
 
-def test_a_whole_form_with_long_notes_fits_even_sent_with_escapes(app, callers):
-    """Every appraisal leaf with a note at its limit and a long missing-evidence explanation, the Vietnamese sent
-    as \\u escapes (a client's default): one body, one transaction. A form of 100 entries fits as well."""
+def test_a_whole_form_at_every_limit_fits_even_sent_with_escapes(app, callers):
+    """Every appraisal leaf with its note and missing-evidence explanation at their limits, the Vietnamese sent
+    as \\u escapes (a client's default): one body, one transaction. A form of 100 such entries fits as well."""
     open_round(callers)
     council = app.extensions["par-council"].get().council
     leaves = [leaf.code for leaf in council.framework("2024-province").leaves("appraisal")]
-    body = json.dumps(form(leaves, limits.REASON_MAX, 6_000))  # ensure_ascii: "ế" is sent as "\u1ebf"
+    body = json.dumps(form(leaves, limits.REASON_MAX, limits.EXPLANATION_MAX))  # ensure_ascii: "ế" is "\u1ebf"
     before = events(app)
     answer = send_json(callers["officer01"], "POST", f"{UNIT}/self-assessment", body)
     assert answer.status_code == 201, answer.get_data(as_text=True)[:500]
     assert len(answer.json) >= 2 * len(leaves) and events(app) > before
-    hundred = json.dumps(form([f"{n}.1.1" for n in range(100)], limits.REASON_MAX, 6_000))
-    assert len(hundred.encode()) < limits.MAX_BODY_BYTES / 2
+    hundred = json.dumps(form([f"{n}.1.1" for n in range(100)], limits.REASON_MAX, limits.EXPLANATION_MAX))
+    assert len(hundred.encode()) < limits.MAX_BODY_BYTES
 
 
 def test_a_survey_import_of_63_units_fits(app, callers, clock):
@@ -144,20 +145,31 @@ def test_a_survey_import_of_63_units_fits(app, callers, clock):
     rows = [{"unit": unit["code"], "leaf": leaf, "points": "0.00"} for unit in provinces for leaf in survey]
     answer = callers["secretariat"].post(f"{ROUND}/survey-results", json={"source": "Điều tra xã hội học 2024",
                                                                             "results": rows})
-    assert (answer.status_code, len(answer.json)) == (201, 63 * len(survey))
+    assert answer.status_code == 201 and sum(r["type"] == "survey-scored" for r in answer.json) == 63 * len(survey)
     thirty_two = [{"unit": unit["code"], "leaf": f"8.{n}.1", "points": "0.00"} for unit in provinces for n in range(32)]
     assert len(json.dumps({"source": "x", "results": thirty_two})) < limits.MAX_BODY_BYTES / 10
     assert len(thirty_two) <= limits.SURVEY_ROWS_MAX
 
 
 class Unreadable(io.RawIOBase):
-    """A request body that must never be read: reading it waits up to 10 s, as a slow 10 MB upload would."""
+    """A 10 MB request body that must never be read: reading it waits 10 s, as a slow upload would."""
 
     def __init__(self) -> None:
         self.touched = threading.Event()
+        self.position = 0
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:  # the test client measures the body
+        self.position = offset + (10 * 2**20 if whence == io.SEEK_END else 0)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
 
     def readinto(self, buffer) -> int:
         self.touched.set()
@@ -174,8 +186,8 @@ def test_two_10_mb_bodies_at_once_are_refused_at_once_and_no_write_waits(app, ca
 
     def send(n: int) -> None:
         answers[n] = app.test_client().put(
-            f"{SCORE}/self-assessment", input_stream=bodies[n], content_length=10 * 2**20,
-            content_type="application/json", headers=officer.headers())
+            f"{SCORE}/self-assessment", input_stream=bodies[n], content_type="application/json",
+            headers=officer.headers())
 
     started = time.monotonic()
     threads = [threading.Thread(target=send, args=(n,)) for n in range(2)]
@@ -189,7 +201,7 @@ def test_two_10_mb_bodies_at_once_are_refused_at_once_and_no_write_waits(app, ca
     for answer, body in zip(answers, bodies, strict=True):
         assert "10485760" in assert_problem(answer, 413, "payload-too-large")["detail"]
         assert not body.touched.is_set()
-    assert events(app) == before + 1
+    assert events(app) == before + 2  # the small write only: the score's creation and its self-score
 
 
 def test_a_body_without_content_length_is_read_no_further_than_the_limit(app, callers):
@@ -255,6 +267,17 @@ def test_bytes_that_are_not_utf_8_are_malformed_json(app, callers):
     before = events(app)
     raw = b'{"points": "0.50", "note": "\xed\xa0\x80"}'  # a surrogate encoded as UTF-8: not UTF-8
     assert_problem(send_json(callers["officer01"], "PUT", f"{SCORE}/self-assessment", raw), 400, "malformed-json")
+    assert events(app) == before
+
+
+def test_nul_in_a_multipart_form_field_is_refused(app, callers):
+    open_round(callers)
+    before = events(app)
+    officer = callers["officer01"]
+    answer = officer.client.post(f"{SCORE}/evidence", headers=officer.headers(), content_type="multipart/form-data",
+                                 data={"file": (io.BytesIO(b"%PDF-1.7\n" + b"x" * 100), "qd.pdf", "application/pdf"),
+                                       "number": "12/QĐ\x00-UBND", "issuer": "UBND"})
+    assert "number" in assert_problem(answer, 422, "validation-error")["errors"]
     assert events(app) == before
 
 
@@ -337,7 +360,7 @@ def test_history_versions_are_range_checked(app, callers):
     assert "version" in assert_problem(answer, 422, "validation-error")["errors"]
 
 
-@pytest.mark.parametrize("if_match", ['"²"', "²", '"٣"', '"' + "9" * 5000 + '"', "*", '"1 "'])
+@pytest.mark.parametrize("if_match", ['"²"', "²", '"¹"', '"' + "9" * 5000 + '"', "*", '"1 "'])
 def test_an_if_match_that_is_not_an_ascii_version_is_refused(app, callers, clock, if_match):
     open_round(callers)
     assert callers["officer01"].put(f"{SCORE}/self-assessment", json={"points": "0.75"}).status_code == 200
@@ -346,7 +369,7 @@ def test_an_if_match_that_is_not_an_ascii_version_is_refused(app, callers, clock
     before = events(app)
     answer = callers["secretariat"].client.post(
         f"{SCORE}/appraisals", json={"points": "0.50"},
-        headers={**callers["secretariat"].headers(), "If-Match": if_match.encode().decode("latin-1")})
+        headers={**callers["secretariat"].headers(), "If-Match": if_match})  # "²" is one latin-1 byte, 0xB2
     assert_problem(answer, 412, "precondition-failed")
     assert events(app) == before
 
@@ -372,3 +395,56 @@ def test_the_limits_are_in_the_openapi_document(app):
     assert schemas["ReceiptCheck"]["properties"]["version"]["maximum"] == 2**53 - 1
     audit = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/audit"]["get"]["parameters"]}
     assert (audit["cursor"]["minimum"], audit["cursor"]["maximum"]) == (0, 2**53 - 1)
+
+
+def nesting(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(nesting, value), default=0)
+    return 0
+
+
+TRICKY_TEXT = st.text(alphabet='[]{}"\\/,:u0 ếa\n', max_size=12)
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | TRICKY_TEXT,
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TRICKY_TEXT, inner, max_size=3),
+                           max_leaves=40)
+
+
+@given(JSON_VALUES, st.booleans(), st.integers(min_value=0, max_value=12))
+def test_the_depth_check_agrees_with_the_parsed_document(value, ascii_only, limit):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert limits.json_depth_exceeds(body, limit) == (nesting(value) > limit)
+
+
+def strings_of(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_of(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_of(item)
+    elif isinstance(value, str):
+        yield value
+
+
+HOSTILE_TEXT = st.lists(st.sampled_from(["\x00", "\ud800", "\udbff", "\udc00", "\udfff", "😀", "\\", "u0000",
+                                         "ud800", "a"]), max_size=6).map("".join)
+HOSTILE_VALUES = st.recursive(st.integers() | HOSTILE_TEXT,
+                              lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner,
+                                                                                          max_size=3), max_leaves=12)
+
+
+@settings(max_examples=500)
+@given(HOSTILE_VALUES)
+@example(["\\u0000"]).via("a backslash, then the text u0000")
+@example(["\\\x00"]).via("a backslash, then U+0000")
+@example(["\\ud800"]).via("a backslash, then the text ud800")
+@example({"\ud800": 1}).via("a surrogate in a key")
+@example(["\ud83d\ude00"]).via("a pair")
+def test_the_text_check_agrees_with_the_parsed_document(value):
+    body = json.dumps(value).encode()  # ensure_ascii: NUL and surrogates travel as \u escapes
+    document = json.loads(body)
+    unstorable = any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for text in strings_of(document) for ch in text)
+    assert limits.json_text_storable(body, document) is not unstorable

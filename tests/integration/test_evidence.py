@@ -283,7 +283,8 @@ def test_names_are_kept_in_nfc():
     assert Document.clean_name(decomposed) == "Quyết định.pdf"
 
 
-@pytest.mark.parametrize("raw", ["a" * 10_000 + ".pdf", "ệ" * 10_000 + ".docx", "x" * 10_000, "y" * 300 + "." + "z" * 40])
+@pytest.mark.parametrize("raw", ["a" * 10_000 + ".pdf", "ệ" * 10_000 + ".docx", "x" * 10_000,
+                                 "y" * 300 + "." + "z" * 40])
 def test_long_names_are_cut_to_255_bytes_keeping_a_short_extension(raw):
     kept = Document.clean_name(raw)
     assert 0 < len(kept.encode("utf-8")) <= 255
