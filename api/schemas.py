@@ -170,10 +170,13 @@ class DecisionSchema(Schema):
 
 
 class DocumentSchema(Schema):
+    """A document by the hash of a file the unit stored; its size and media type come from the stored bytes
+    (a declared media type must agree with them)."""
+
     sha256 = fields.Str(required=True, validate=validate.Regexp(SHA256))
     name = text(limits.NAME_MAX, required=True, minimum=1)
-    media_type = text(limits.NAME_MAX, required=True)
-    size = Whole(required=True)
+    media_type = text(limits.NAME_MAX, load_default=None, dump_default=None)
+    size = Whole(load_default=None, metadata={"description": "ignored on input: the stored file says"})
     number = text(limits.NAME_MAX, load_default="")
     issued_on = text(limits.CODE_MAX, load_default="")
     issuer = text(limits.NAME_MAX, load_default="")

@@ -39,7 +39,7 @@ def expected_version() -> int:
     header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
     if not header:
         abort(428, message='send If-Match: "<version>" from the score\'s ETag')
-    if not header.isdigit():
+    if not (header.isascii() and header.isdigit()):
         abort(412, message="If-Match holds the score's version, as its ETag gives it")
     return int(header)
 
@@ -123,10 +123,7 @@ class SelfAssessmentForm(MethodView):
     @blp.response(201, ReceiptSchema(many=True))
     def post(self, data: dict[str, Any], round_key: str, unit: str) -> list[Receipt]:
         """The whole form in one transaction: every entry is recorded, or none."""
-        services, who = council(), actor()
-        for entry in data["entries"]:
-            entry["evidence"] = [services.document_for(doc, who) for doc in entry["evidence"]]
-        return services.self_assess(round_key, unit, data["entries"], who)
+        return council().self_assess(round_key, unit, data["entries"], actor())
 
 
 @blp.route("/submission")

@@ -163,7 +163,6 @@ class Document:
         import unicodedata
 
         text = unicodedata.normalize("NFC", str(raw))
-        return str(raw)
         text = "".join(" " if ch.isspace() else ch for ch in text
                        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
         text = text.replace("\\", "/").rsplit("/", 1)[-1]

@@ -30,6 +30,7 @@ from projections.tables import CouncilView, PostgresCouncilView, SQLiteCouncilVi
 log = logging.getLogger(__name__)
 OUTAGES = (OperationalError, InterfaceError, psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError)
 PAGE = 2000
+ROUND = 1.0  # seconds `run` writes before it looks at its stop signal again
 TRACKING_TABLE = "notification_tracking"  # PostgreSQL: the library's name for an unnamed environment
 
 
@@ -210,8 +211,10 @@ class Runner:
         """Follow the log until `stop` is set; a lost database connection is retried, not fatal. While another
         process holds the lease (a worker catching up for a read) this one waits for the next round."""
         while not stop.is_set():
-            try:  # up to the log's end as it is now, so a stop is seen between rounds even under steady writes
-                self.catch_up(until=self.app.recorder.max_notification_id() or 0)
+            started = time.monotonic()
+            try:  # rounds of about ROUND seconds, to the log's end as it is now: a stop is seen between them
+                self.catch_up(until=self.app.recorder.max_notification_id() or 0, deadline=started + ROUND)
             except (*OUTAGES, IntegrityError) as error:  # the position is in the view: try again shortly
                 log.warning("projection runner: %s; retrying", error)
-            stop.wait(interval)
+            # A round that used its whole time has more to do; any other rests (done, or another writer at work).
+            stop.wait(0 if time.monotonic() - started >= ROUND else interval)

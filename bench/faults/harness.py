@@ -602,8 +602,8 @@ class Report:
 
     def check(self, name: str, ok: bool, detail: Any = None) -> bool:
         entry: dict[str, Any] = {"check": name, "ok": bool(ok)}
-        if detail not in (None, "", [], {}, 0):
-            entry["detail"] = detail
+        if detail not in (None, "", [], {}, 0) and (not ok or isinstance(detail, str | int)):
+            entry["detail"] = detail  # a passed check keeps a short figure, a failed one everything
         self.checks.append(entry)
         log(f"{'ok  ' if ok else 'FAIL'} {name}" + ("" if ok or detail is None else f": {detail}"))
         return bool(ok)

@@ -16,7 +16,8 @@ VIEWS = ("council", "scores", "results", "audit", "disputes")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Follow the log until SIGTERM or SIGINT; a stop finishes the page at hand, then exits."""
+    """Follow the log until SIGTERM or SIGINT; a stop finishes the round at hand, then exits. It writes the views
+    while it holds their lease; while a worker holds it (catching up for a read), it waits for its next round."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -29,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    """Every view comes from one fold of the log, so any NAME rebuilds them all, into fresh tables."""
+    """Every view comes from one fold of the log, so any NAME rebuilds them all, into fresh tables. One rebuild
+    at a time (another is refused, exit 1); one that was killed is started again from the first event."""
     with components(args.settings) as parts:
         total = parts.council.recorder.max_notification_id() or 0
         with tqdm(total=total, unit="event", desc=f"rebuilding {args.name}") as bar:
@@ -50,7 +52,8 @@ def add_commands(commands: Any) -> None:
     follow = actions.add_parser("run", help="keep the views up to date (long-running; SIGTERM stops cleanly)")
     follow.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
     follow.set_defaults(run=run)
-    again = actions.add_parser("rebuild", help="rebuild the views into fresh tables, then switch readers over")
+    again = actions.add_parser("rebuild", help="rebuild the views into fresh tables, then switch readers over "
+                                               "(one rebuild at a time)")
     again.add_argument("name", nargs="?", default="council", choices=VIEWS)
     again.set_defaults(run=rebuild)
     actions.add_parser("status", help="each view's position and lag, as JSON").set_defaults(run=status)

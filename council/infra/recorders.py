@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # the service layer hands the guard in; the adapter only read
     from council.services.write_guard import Pending
 PRINCIPAL_CHANGED = "principal-changed"  # the message the refusal carries, on both backends
 CLAIM_COLUMNS = "principal, key, request_hash, request_id, outcome, expires_at"
+# The largest write the input limits allow held the table lock for 0.57 s (docs/decisions/0006); 5 s is ample.
+STATEMENT_TIMEOUT_MS = 5000
 
 
 class PrincipalChangedError(Exception):
@@ -58,6 +60,12 @@ class FailFastRecorder(PostgresApplicationRecorder):
     select_events = _fail_fast(PostgresApplicationRecorder.select_events)  # type: ignore[assignment]
     select_notifications = _fail_fast(PostgresApplicationRecorder.select_notifications)  # type: ignore[assignment]
     max_notification_id = _fail_fast(PostgresApplicationRecorder.max_notification_id)  # type: ignore[assignment]
+
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        """Before the table lock: no statement of the insert may run longer than STATEMENT_TIMEOUT, so no single
+        write holds the events table (and every other writer) for more than a few seconds."""
+        curs.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(f"{STATEMENT_TIMEOUT_MS}ms")))
+        super()._lock_table(curs)
 
     def _fetch_ids_after_insert_events(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:

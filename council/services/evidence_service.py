@@ -122,11 +122,6 @@ class EvidenceServices(CouncilBase):
         media_type = blob.media_type if self.blobs.content_type(sha256) == blob.media_type else OCTET_STREAM
         return self.blobs.open(sha256), media_type, blob.size
 
-    def document_for(self, document: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
-        """A document reference of a form, as given: `self_assess` builds its Document from the store (the
-        writer checked first), so nothing is looked up here any more."""
-        return dict(document)
-
     def _readable_blob(self, sha256: str, actor: Actor) -> Blob:
         return readable_blob(self, sha256, actor)
 

@@ -211,10 +211,11 @@ def test_a_download_is_an_attachment_named_by_its_hash_with_the_extension_of_its
     assert (stored.status_code, stored.json["media_type"]) == (201, media_type)
     sha = stored.json["sha256"]
     download = round_open["inspector"].get(f"/api/v1/evidence/{sha}")
-    assert (download.status_code, download.data, download.mimetype) == (200, content, media_type)
+    data = download.data
+    download.close()
+    assert (download.status_code, data, download.mimetype) == (200, content, media_type)
     assert download.headers["Content-Disposition"] == f"attachment; filename={sha}.{extension}"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
-    download.close()
 
 
 def test_a_file_recorded_under_a_type_its_bytes_are_not_is_served_as_octet_stream(app, round_open):
@@ -227,6 +228,8 @@ def test_a_file_recorded_under_a_type_its_bytes_are_not_is_served_as_octet_strea
     path.write_bytes(text)
     council.save(Blob.upload(sha, "application/pdf", len(text), council.context(officer("01"))))
     download = round_open["officer01"].get(f"/api/v1/evidence/{sha}")
-    assert (download.status_code, download.data, download.mimetype) == (200, text, "application/octet-stream")
-    assert download.headers["Content-Disposition"] == f"attachment; filename={sha}.bin"
+    data = download.data
     download.close()
+    assert (download.status_code, data, download.mimetype) == (200, text, "application/octet-stream")
+    assert download.headers["Content-Disposition"] == f"attachment; filename={sha}.bin"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"

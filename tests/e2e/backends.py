@@ -61,7 +61,8 @@ def differences_from_a_clean_rebuild(read_models: Any) -> dict[str, str]:
             mine, theirs = table(live, name), table(clean, name)
             if mine != theirs:
                 missing, extra = set(theirs) - set(mine), set(mine) - set(theirs)
-                found[name] = f"{len(mine)} rows, clean rebuild {len(theirs)}; {len(missing)} missing, {len(extra)} extra"
+                found[name] = (f"{len(mine)} rows, clean rebuild {len(theirs)}; "
+                               f"{len(missing)} missing, {len(extra)} extra")
         return found
     finally:
         clean.retire()

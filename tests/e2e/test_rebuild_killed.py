@@ -62,18 +62,22 @@ def test_a_rebuild_killed_at_random_points_then_run_again_ends_equal_to_a_clean_
             building = read_models.view(active + 1)
             threshold = chance.randrange(1, head)  # kill once the rebuild's committed position passes this
             process = rebuild(env)
-            armed = False  # the position seen is this rebuild's, not what the last killed one left
-            while process.poll() is None:
-                position = building.position()
-                armed = armed or position == 0
-                if armed and threshold <= position < head:
-                    process.send_signal(signal.SIGKILL)
-                    process.wait(timeout=30)
-                    killed_at.append(position)
-                    break
-                truthful_status()
-                time.sleep(POLL)
-            process.communicate(timeout=30)
+            try:
+                armed = False  # the position seen is this rebuild's, not what the last killed one left
+                while process.poll() is None:
+                    position = building.position()
+                    armed = armed or position == 0
+                    if armed and threshold <= position < head:
+                        process.send_signal(signal.SIGKILL)
+                        process.wait(timeout=30)
+                        killed_at.append(position)
+                        break
+                    truthful_status()
+                    time.sleep(POLL)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.communicate(timeout=30)
             truthful_status()
         print(f"seed {seed}: {events} events, rebuilds killed at positions {killed_at}")
         assert killed_at, f"no rebuild was killed mid-way (seed {seed})"

@@ -147,8 +147,9 @@ def test_four_workers_and_the_runner_under_write_load_answer_no_5xx_and_end_equa
     watching = threading.Event()
     try:
         tokens = server.start(PEOPLE)
-        runner = subprocess.Popen([sys.executable, "-m", "council.cli.main", "projections", "run", "--interval", "0.05"],
-                                  cwd=ROOT, env=server.env, stdout=runner_log, stderr=subprocess.STDOUT)
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "council.cli.main", "projections", "run", "--interval", "0.05"],
+            cwd=ROOT, env=server.env, stdout=runner_log, stderr=subprocess.STDOUT)
         postgres = backend_url.startswith("postgresql")
 
         def watch() -> None:  # the sessions the workers and the runner hold, while they work

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from council import bootstrap
 from council.services.evidence_service import Upload
+from council.services.write_guard import Claim, Guard, guarded
 from tests.builders import officer, open_round, stored_document
 
 PDF = b"%PDF-1.4\n% Quyet dinh 12/QD-UBND\n"
@@ -41,8 +42,8 @@ def test_two_configurations_in_one_process_each_write_only_their_own_database_an
     try:
         open_round(parts["a"].council)
         a_events = event_count(tmp_path / "a.db")
-        stored = parts["b"].council.store_evidence(Upload(io.BytesIO(PDF), "application/pdf"), officer("01"))
-        parts["b"].idempotency.save("officer@01", "key-1", "hash", 201, "{}", {})
+        with guarded(Guard(claim=Claim("officer@01", "key-1", "hash"))):  # an Idempotency-Key claimed in b
+            stored = parts["b"].council.store_evidence(Upload(io.BytesIO(PDF), "application/pdf"), officer("01"))
         assert event_count(tmp_path / "b.db") == 1  # the blob uploaded, and nothing of round a
         assert event_count(tmp_path / "a.db") == a_events > 0
         assert parts["a"].idempotency.lookup("officer@01", "key-1") is None
