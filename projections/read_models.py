@@ -173,7 +173,7 @@ class ReadModels:
 
     def _retire(self, generation: int) -> None:
         """Drop the tables readers left, once their last writer is done with them (live writers follow the
-        registry to the new generation); if one holds on, the old tables stay, unread, for the next rebuild."""
+        registry to the new generation); if one holds on past OLD_TABLES_WAIT, they stay, unread and disposable."""
         old = self.view(generation)
         with old.writer(wait=OLD_TABLES_WAIT) as held:
             if held:

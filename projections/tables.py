@@ -236,7 +236,7 @@ class SQLiteCouncilView(CouncilView, SQLiteTrackingRecorder):
                 if held:
                     lock.release()
             return
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)  # flock needs no write access to the file
         try:
             try:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import itertools
 import json
 import os
 import random
@@ -288,6 +289,7 @@ class Killer(threading.Thread):
         self.stop = threading.Event()
         self.killed: list[int] = []
         self.busy_kills = 0  # victims that held a client connection when killed
+        self.times: list[float] = []
         self.done = threading.Event()
         self.process: subprocess.Popen[str] | None = None
         self.error = ""
@@ -300,6 +302,7 @@ class Killer(threading.Thread):
             for line in self.process.stdout:
                 kill = json.loads(line)
                 self.killed.append(int(kill["pid"]))
+                self.times.append(float(kill["at"]))  # time.monotonic() is the same clock in both processes
                 self.busy_kills += bool(kill["busy"])
             self.process.wait()
             if self.process.returncode not in (0, -signal.SIGTERM):
@@ -344,7 +347,7 @@ def kill_loop(master: int, port: int, kills: int, interval: float, seed: float, 
             os.kill(victim, signal.SIGKILL)
         except ProcessLookupError:
             continue
-        print(json.dumps({"pid": victim, "busy": busy, "waited": round(time.monotonic() - started, 3)}), flush=True)
+        print(json.dumps({"pid": victim, "busy": busy, "at": time.monotonic()}), flush=True)
 
 
 # Clients that retry under one Idempotency-Key until they get a definite answer
@@ -573,18 +576,24 @@ def judge(writes: Sequence[Write], events: Sequence[Event], request_ids: Mapping
     return verdict
 
 
-def attempt_figures(writes: Sequence[Write]) -> dict[str, Any]:
-    """What the attempts met: answers by status, failures by kind, the slowest ones."""
+def attempt_figures(writes: Sequence[Write], kills: Sequence[float] = ()) -> dict[str, Any]:
+    """What the attempts met: answers by status, failures by kind, the slowest ones (with the kills made while
+    each was in flight), and the longest time in which no write was answered 2xx."""
     outcomes: dict[str, int] = {}
     for write in writes:
         for tried in write.attempts:
             name = str(tried.status) if tried.status is not None else tried.error.split(":", 1)[0]
             outcomes[name] = outcomes.get(name, 0) + 1
-    slowest = sorted(((tried.seconds, write.key, tried.status or tried.error[:80]) for write in writes
-                      for tried in write.attempts), reverse=True)[:5]
+    slowest = sorted(((tried.seconds, write.key, tried.status or tried.error[:80], tried) for write in writes
+                      for tried in write.attempts), key=lambda found: found[0], reverse=True)[:5]
+    answered = sorted(tried.ended for write in writes for tried in write.attempts
+                      if tried.status is not None and 200 <= tried.status < 300)
+    gap = max((later - earlier for earlier, later in itertools.pairwise(answered)), default=0.0)
     return {"attempt_outcomes": dict(sorted(outcomes.items())),
-            "slowest_attempts": [{"seconds": round(sec, 2), "key": key, "outcome": outcome}
-                                 for sec, key, outcome in slowest]}
+            "longest_time_without_a_2xx_seconds": round(gap, 2),
+            "slowest_attempts": [{"seconds": round(sec, 2), "key": key, "outcome": outcome,
+                                  "kills_meanwhile": sum(tried.at <= at <= tried.ended for at in kills)}
+                                 for sec, key, outcome, tried in slowest]}
 
 
 # The closing report

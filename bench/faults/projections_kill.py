@@ -236,12 +236,16 @@ def kill_rebuilds(report: Report, args: Any, env: dict[str, str], events: Log, t
     while sum(k["mid_way"] for k in kills) < args.rebuild_kills and len(kills) < 3 * args.rebuild_kills:
         active = truth.look(exact=True)["generation"]
         building = read_models.view(active + 1)
-        threshold = rng.randrange(1, max(head - REBUILD_PAGE, 2))  # a page commit with pages still to go
-        delay = rng.uniform(0.05, 0.8) * rebuild_seconds
+        # Every other kill at a page commit with pages still to go (the dead rebuild leaves its position behind),
+        # the others at a random time since the progress bar showed (often while it folds its first page).
+        by_position = len(kills) % 2 == 0
+        threshold = rng.randrange(1, max(head - REBUILD_PAGE, 2))
+        delay = rng.uniform(0.05, 0.8) * rebuild_seconds if not by_position else float("inf")
         progress = scratch / f"rebuild-{len(kills)}.err"
         with progress.open("w") as bar:  # tqdm's bar: the rebuild has started once it shows
             process = cli(env, "projections", "rebuild", stderr=bar)
-        killed: dict[str, Any] = {"generation": active + 1, "threshold": threshold, "delay": round(delay, 2)}
+        killed: dict[str, Any] = {"generation": active + 1, "threshold": threshold} if by_position else {
+            "generation": active + 1, "delay": round(delay, 2)}
         started, armed, fresh_start = time.monotonic(), None, False
         try:
             while process.poll() is None and time.monotonic() - started < args.timeout:
@@ -249,7 +253,7 @@ def kill_rebuilds(report: Report, args: Any, env: dict[str, str], events: Log, t
                 fresh_start = fresh_start or position == 0  # this rebuild's own position, not a dead one's
                 if armed is None and "rebuilding" in progress.read_text(errors="replace"):
                     armed = time.monotonic()
-                if (fresh_start and threshold <= position < head) or (
+                if (by_position and fresh_start and threshold <= position < head) or (
                         armed is not None and time.monotonic() - armed >= delay):
                     process.send_signal(signal.SIGKILL)
                     process.wait(timeout=30)
@@ -280,8 +284,12 @@ def kill_rebuilds(report: Report, args: Any, env: dict[str, str], events: Log, t
                                  "killed": [{k: v for k, v in kill.items() if k != "status_after"} for kill in kills],
                                  "head": head, "final_rebuild_exit": process.returncode, "status": status,
                                  "views": comparison}
+    left_behind = sum(bool(k["mid_way"] and k.get("at_position")) for k in kills)
+    report.figures["rebuild"]["kills_after_a_page_commit"] = left_behind
     report.check(f"`projections rebuild` SIGKILLed mid-way {args.rebuild_kills} times",
                  mid_way == args.rebuild_kills, [k for k in kills if not k["mid_way"]])
+    report.check("a rebuild was killed after committing pages (its position left behind for the next)",
+                 left_behind > 0 or args.rebuild_kills == 0, kills)
     report.check("the rebuild run again exits 0 and switches the readers",
                  process.returncode == 0 and "readers switched over" in out, f"exit {process.returncode}: "
                  f"{out[-300:]} {err[-1500:]}")

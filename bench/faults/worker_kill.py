@@ -149,7 +149,7 @@ def run(report: Report, args: Any) -> None:
             "answers_5xx": sum(n for status, n in statuses.items() if status >= 500),
             "statuses_in_access_log": {str(k): v for k, v in sorted(statuses.items())},
             "by_kind": {kind: v.figures() for kind, v in verdicts.items()},
-            **harness.attempt_figures(everything),
+            **harness.attempt_figures(everything, killer.times),
         })
         report.check(f"at least {args.kills} workers SIGKILLed", len(killer.killed) >= args.kills,
                      f"{len(killer.killed)} kills {killer.error}")

@@ -44,6 +44,9 @@ class Settings:
                        zip(WHOLE_NUMBERS, (5, 5, DEFAULT_EVIDENCE_MAX_BYTES), strict=True)]
         except ValueError as error:
             raise ConfigError(f"{', '.join(WHOLE_NUMBERS)} are whole numbers: {error}") from None
+        if numbers[0] < 2:
+            # The views' writer holds one pooled connection (its lease) and writes through another.
+            raise ConfigError(f"COUNCIL_POOL_SIZE is at least 2, not {numbers[0]}")
         return cls(
             data_dir=data_dir,
             database_url=_absolute_sqlite(env.get("COUNCIL_DATABASE_URL") or f"sqlite:///{data_dir / 'council.db'}"),

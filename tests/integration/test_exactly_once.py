@@ -66,8 +66,10 @@ def test_the_same_key_with_another_body_is_refused_and_records_nothing(http):
 
 def test_a_refused_request_does_not_use_up_its_key(http):
     put, council = http
+    before = events(council)
     refused = put("2.1.1", "9.99", "k-1")
     assert refused.status_code == 422 and refused.json["type"] != "idempotency-key-reused"
+    assert events(council) == before
     accepted = put("2.1.1", "0.50", "k-1")
     assert accepted.status_code == 200 and "Idempotent-Replayed" not in accepted.headers
 
