@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 # an installed `council` elsewhere uses COUNCIL_DATA_DIR or ~/.local/share/par-council.
 RUN_ENV = COUNCIL_DATA_DIR=$(CURDIR)/var
 
-.PHONY: run test install install-dev bench lint
+.PHONY: run test install install-dev bench faults lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: install-dev
 
 bench: install
 	$(BIN)/python bench/demo.py
+
+faults: install-dev
+	for backend in sqlite postgres; do \
+	  $(BIN)/python bench/faults/worker_kill.py --backend $$backend && \
+	  $(BIN)/python bench/faults/same_key_race.py --backend $$backend && \
+	  $(BIN)/python bench/faults/projections_kill.py --backend $$backend || exit 1; \
+	done
+	$(BIN)/python bench/faults/postgres_restart.py
 
 lint: install-dev
 	$(BIN)/ruff check domain council api projections tests bench

@@ -592,7 +592,8 @@ def attempt_figures(writes: Sequence[Write], kills: Sequence[float] = ()) -> dic
     return {"attempt_outcomes": dict(sorted(outcomes.items())),
             "longest_time_without_a_2xx_seconds": round(gap, 2),
             "slowest_attempts": [{"seconds": round(sec, 2), "key": key, "outcome": outcome,
-                                  "kills_meanwhile": sum(tried.at <= at <= tried.ended for at in kills)}
+                                  **({"kills_meanwhile": sum(tried.at <= at <= tried.ended for at in kills)}
+                                     if kills else {})}
                                  for sec, key, outcome, tried in slowest]}
 
 

@@ -5,7 +5,8 @@ server), gunicorn with 2 workers on it (connect timeout 2 s, pool 2), principals
 round opened over HTTP. Writer threads PUT self-scores, each under an Idempotency-Key of its own sent again with
 the same body and `X-Request-ID: <key>` after a reset, a timeout or a 5xx; a reader thread asks /health and the
 round. After --before seconds the cluster is stopped (pg_ctl stop -m fast), kept down --down seconds, started
-again; the load goes on until the first write after the restart succeeds and --after seconds more.
+again; the load goes on until the first write after the restart succeeds and --after seconds more; --cycles
+times (each stop catches the writes in hand at that instant).
 
 Checked: while the database is down every answer (given from a second after the stop on) is 503
 application/problem+json with a Retry-After in seconds, none takes longer than --hang seconds; no answer at any
@@ -13,7 +14,7 @@ time is a 500 (nor any 5xx but 503); after the restart the same gunicorn master 
 --recovery seconds; then against the events in the database (SQL): every acknowledged write is in the log with
 the event its receipt names, no key recorded twice, no recorded write answered 4xx on a retry.
 
-    .venv/bin/python bench/faults/postgres_restart.py [--down 8] [--before 3] [--after 3]
+    .venv/bin/python bench/faults/postgres_restart.py [--cycles 3] [--down 6] [--before 3] [--after 3]
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def run(report: Report, args: Any) -> None:
         run_id = uuid.uuid4().hex[:8]
         stop = threading.Event()
         started = time.monotonic()
-        give_up_at = started + args.before + args.down + args.recovery + args.after + 60
+        give_up_at = started + args.before + args.cycles * (args.down + args.recovery + args.after) + 60
         writes: list[list[Write]] = []
         reads: list[tuple[str, Attempt]] = []
         threads = []
@@ -97,29 +98,32 @@ def run(report: Report, args: Any) -> None:
                 stop, give_up_at, writes[-1])))
         threads.append(threading.Thread(target=reader, daemon=True, args=(
             secretariat, ["/api/v1/health", f"/api/v1/rounds/{round_key}"], stop, reads)))
-        timeline: dict[str, float] = {}
+        cycles: list[dict[str, Any]] = []
         try:
             for thread in threads:
                 thread.start()
             time.sleep(args.before)
-            log("stopping the cluster (pg_ctl stop -m fast)")
-            timeline["stop_sent"] = time.monotonic()
-            cluster.stop()
-            timeline["down"] = time.monotonic()
-            time.sleep(args.down)
-            log("starting the cluster again")
-            timeline["start_sent"] = time.monotonic()
-            cluster.start()
-            timeline["up"] = time.monotonic()
-            recovered = None
-            while time.monotonic() < timeline["up"] + args.recovery:
-                done = [a for batch in writes for w in list(batch) for a in w.attempts
-                        if a.status is not None and 200 <= a.status < 300 and a.at >= timeline["up"]]
-                if done:
-                    recovered = min(a.ended for a in done)
-                    break
-                time.sleep(0.1)
-            time.sleep(args.after)
+            for number in range(args.cycles):
+                cycle: dict[str, Any] = {}
+                cycles.append(cycle)
+                log(f"outage {number + 1}: stopping the cluster (pg_ctl stop -m fast)")
+                cycle["stop_sent"] = time.monotonic()
+                cluster.stop()
+                cycle["down"] = time.monotonic()
+                time.sleep(args.down)
+                log(f"outage {number + 1}: starting the cluster again")
+                cycle["start_sent"] = time.monotonic()
+                cluster.start()
+                cycle["up"] = time.monotonic()
+                cycle["recovered"] = None
+                while time.monotonic() < cycle["up"] + args.recovery:
+                    done = [a for batch in writes for w in list(batch) for a in list(w.attempts)
+                            if a.status is not None and 200 <= a.status < 300 and a.at >= cycle["up"]]
+                    if done:
+                        cycle["recovered"] = min(a.ended for a in done)
+                        break
+                    time.sleep(0.1)
+                time.sleep(args.after)
         finally:
             stop.set()
             for thread in threads:
@@ -132,30 +136,31 @@ def run(report: Report, args: Any) -> None:
         attempts = [(w.path, a) for w in everything for a in w.attempts] + reads
         # Answered while down: a second after the stop completed (what was in hand at the stop may still have
         # committed and answered 2xx) and before the start was sent, whenever it was sent (queued ones included).
-        while_down = [(p, a) for p, a in attempts if timeline["down"] + 1 <= a.ended <= timeline["start_sent"]]
+        while_down = [(p, a) for p, a in attempts
+                      if any(c["down"] + 1 <= a.ended <= c["start_sent"] for c in cycles)]
         not_503 = [f"{p}: {a.status or a.error} {a.media_type} {a.problem_type}"
                    for p, a in while_down if a.status != 503]
         bad_503 = [f"{p}: media type {a.media_type!r}, Retry-After {a.retry_after!r}" for p, a in while_down
                    if a.status == 503 and (a.media_type != harness.PROBLEM or not a.retry_after.isdigit())]
         slow = [f"{p}: {a.seconds:.1f} s" for p, a in attempts
-                if a.seconds > args.hang and a.at >= timeline["stop_sent"] - args.hang]
+                if a.seconds > args.hang and any(a.at >= c["stop_sent"] - args.hang for c in cycles)]
         five_hundreds = [f"{p}: {a.status} {a.problem_type}" for p, a in attempts
                          if a.status is not None and a.status >= 500 and a.status != 503]
         log_statuses = harness.access_statuses(server)
         events = backend.events([SELF_SCORED])
         verdict = harness.judge(everything, events)
-        recovery_seconds = None if recovered is None else recovered - timeline["up"]
+        recoveries = [None if c["recovered"] is None else round(c["recovered"] - c["up"], 2) for c in cycles]
 
         report.figures.update({
             "workers": args.workers, "writer_threads": args.writers, "load_seconds": round(load_seconds, 1),
-            "down_seconds": round(timeline["start_sent"] - timeline["down"], 1),
-            "stop_took_seconds": round(timeline["down"] - timeline["stop_sent"], 1),
-            "start_took_seconds": round(timeline["up"] - timeline["start_sent"], 1),
+            "outages": len(cycles), "down_seconds": [round(c["start_sent"] - c["down"], 1) for c in cycles],
+            "stop_took_seconds": [round(c["down"] - c["stop_sent"], 1) for c in cycles],
+            "start_took_seconds": [round(c["up"] - c["start_sent"], 1) for c in cycles],
             "answers_while_down": len(while_down),
             "answers_while_down_by_status": _count(str(a.status or a.error.split(":")[0]) for _, a in while_down),
             "slowest_answer_while_down_seconds": round(max((a.seconds for _, a in while_down), default=0), 2),
             "retry_after_values": _count(a.retry_after for _, a in while_down if a.status == 503),
-            "recovery_seconds": None if recovery_seconds is None else round(recovery_seconds, 2),
+            "recovery_seconds": recoveries,
             "reads": len(reads), "writes": verdict.writes, "acknowledged": verdict.acknowledged,
             "retries": verdict.attempts - verdict.writes, "retried_keys": verdict.retried,
             "duplicates": len(verdict.duplicates), "lost": len(verdict.lost),
@@ -173,9 +178,9 @@ def run(report: Report, args: Any) -> None:
         report.check("no 5xx but 503, ever (client side)", not five_hundreds, five_hundreds[:5])
         report.check("no 5xx but 503 in gunicorn's access log",
                      not any(s >= 500 and s != 503 for s in log_statuses), log_statuses)
-        report.check(f"the same gunicorn serves writes again within {args.recovery} s of the restart",
-                     recovery_seconds is not None and master_alive,
-                     f"recovery {recovery_seconds}, master alive {master_alive}")
+        report.check(f"the same gunicorn serves writes again within {args.recovery} s of each restart",
+                     len(cycles) == args.cycles and None not in recoveries and master_alive,
+                     f"recovery {recoveries} s, master alive {master_alive}")
         report.check("every write got a definite answer", not verdict.unresolved, verdict.unresolved[:5])
         report.check("0 acknowledged writes lost", not verdict.lost, verdict.lost[:5])
         report.check("each receipt names the key's event", not verdict.wrong_receipt, verdict.wrong_receipt[:5])
@@ -199,7 +204,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--writers", type=int, default=4, help="self-scoring threads (leaves of their own)")
     parser.add_argument("--before", type=float, default=3.0, help="seconds of load before the stop")
-    parser.add_argument("--down", type=float, default=8.0, help="seconds the cluster stays down")
+    parser.add_argument("--cycles", type=int, default=3, help="outages, one after the other")
+    parser.add_argument("--down", type=float, default=6.0, help="seconds the cluster stays down each time")
     parser.add_argument("--after", type=float, default=3.0, help="seconds of load after the recovery")
     parser.add_argument("--hang", type=float, default=10.0, help="longest answer allowed around the outage")
     parser.add_argument("--recovery", type=float, default=30.0, help="seconds the server may take to serve again")

@@ -5,7 +5,8 @@ the server of --postgres-url, dropped at the end), principals from `council prin
 over HTTP. Writer threads PUT self-scores in the first round; adjuster threads POST council adjustments (If-Match
 from the last receipt) in the second, moved to appraisal. Every write has a unique Idempotency-Key, sent again
 with the same body and `X-Request-ID: <key>` after a reset, a timeout or a 5xx, until a 2xx or 4xx answer.
-Meanwhile a killer SIGKILLs a random worker (a child of the master, read from /proc) --kills times.
+Meanwhile a killer process SIGKILLs a worker (a child of the master, read from /proc; one holding a client
+connection when one shows within a second, else any booted one) --kills times, about every --interval seconds.
 
 Checked against the events in the database (read with SQL, not through the API): every acknowledged write is in
 the log with the event its receipt names (0 lost), no key is recorded twice (events per request id), no write that
