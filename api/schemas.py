@@ -227,10 +227,18 @@ class HistoryEventSchema(Schema):
     hash = fields.Str()
 
 
+class BrokenAtSchema(Schema):
+    version = fields.Int(metadata={"description": "the first version that is missing or does not verify"})
+    reason = fields.Str()
+
+
 class HistorySchema(Schema):
     state = fields.Nested(ScoreSchema, allow_none=True)
     events = fields.List(fields.Nested(HistoryEventSchema))
     verified = fields.Bool()
+    broken = fields.Nested(BrokenAtSchema, allow_none=True,
+                           metadata={"description": "where the stream stops being its own record; the replay stops "
+                                                    "before it"})
 
 
 class HealthSchema(Schema):

@@ -36,17 +36,19 @@ class ScoreQueries(CouncilBase):
         if as_of is not None and as_of.tzinfo is None:
             raise InvalidQueryError("as_of needs a time zone (e.g. 2025-03-10T09:00:00+07:00)")
         events = self._events(at)
+        broken = _first_break(events)
         score: Score | None = None
         entries = []
         for event in events:
             if (version is not None and event.originator_version > version) or (
-                    as_of is not None and event.timestamp > as_of):
-                break
+                    as_of is not None and event.timestamp > as_of) or (
+                    broken is not None and event.originator_version >= broken["version"]):
+                break  # a replay never runs past a break: what follows cannot be trusted, nor even applied
             before = score.points if score is not None else None
             score = event.mutate(score)
             entries.append(_entry(event, before, score.points))
         return {"state": as_dict(score) if score is not None else None, "events": entries,
-                "verified": first_broken(events) is None}
+                "verified": broken is None, "broken": broken}
 
     def unit_scores(self, key: str, unit: str, reader: Actor | None = None) -> list[dict[str, Any]]:
         if reader is not None:
@@ -65,6 +67,19 @@ class ScoreQueries(CouncilBase):
         if not events:
             raise NotFoundError(f"no score recorded for {at}")
         return events
+
+
+def _first_break(events: list[Any]) -> dict[str, Any] | None:
+    """The first version at which the stream stops being its own record: a missing version (an event deleted),
+    or an event whose link or hash does not match."""
+    for expected, event in enumerate(events, start=1):
+        if event.originator_version != expected:
+            return {"version": expected, "reason": f"version {expected} is missing from the log "
+                                                   f"(the next stored is {event.originator_version})"}
+    found = first_broken(events)
+    if found is None:
+        return None
+    return {"version": found[0].originator_version, "reason": found[1]}
 
 
 def _entry(event: Any, before: Decimal | None, after: Decimal | None) -> dict[str, Any]:

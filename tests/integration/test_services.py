@@ -179,8 +179,31 @@ def test_a_row_altered_by_a_superuser_breaks_the_chain_of_its_stream(council, en
                 "'UTF8') "
                 "WHERE originator_version = 2; ALTER TABLE {table} ENABLE TRIGGER events_append_only")
     history = council.history(ScoreAddress(key, "01", "1.1.1"))
-    assert history["state"]["self_points"] == Decimal("0.75")
     assert history["verified"] is False
+    assert history["broken"] == {"version": 2, "reason": "hash does not match the event's content"}
+    assert [e["version"] for e in history["events"]] == [1]  # the altered content is never shown as the state
+    assert history["state"]["self_points"] is None
+
+
+def test_a_deleted_middle_event_is_named_by_the_history_not_a_crash(council, env):
+    key = open_round(council)
+    at = ScoreAddress(key, "01", "1.1.1")
+    for points in ("0.25", "0.50"):
+        council.self_score(at, points, officer("01"))
+    if env["COUNCIL_DATABASE_URL"].startswith("sqlite"):
+        statements = ["DROP TRIGGER stored_events_no_delete", "DELETE FROM {table} WHERE originator_version = 2 "
+                      f"AND originator_id = '{score_id(key, '01', '1.1.1').hex}'"]
+    else:
+        statements = ["ALTER TABLE {table} DISABLE TRIGGER events_append_only",
+                      f"DELETE FROM {{table}} WHERE originator_version = 2 AND originator_id = "
+                      f"'{score_id(key, '01', '1.1.1')}'",
+                      "ALTER TABLE {table} ENABLE TRIGGER events_append_only"]
+    for statement in statements:
+        tamper(env, statement)
+    history = council.history(at)
+    assert history["verified"] is False
+    assert history["broken"]["version"] == 2 and "missing" in history["broken"]["reason"]
+    assert [e["version"] for e in history["events"]] == [1]
 
 
 def test_closing_the_explanation_window_accepts_every_silent_leaf_once(council, clock):
