@@ -14,6 +14,7 @@ from api import (
     health,
     idempotency_keys,
     input_limits,
+    keys,
     problems,
     read_endpoints,
     request_ids,
@@ -58,7 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
-                      verification.blp):
+                      verification.blp, keys.blp):
         api.register_blueprint(blueprint)
     idempotency_keys.install(app)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.

@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any, get_type_hints
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_dump, validate
 
 from api import input_limits as limits
+from api import wiring
 from domain.errors import DomainError
 from domain.round import PHASES
 from domain.values import POINTS_PATTERN, to_points
@@ -83,6 +84,15 @@ class ReceiptSchema(Schema):
     recorded_at = fields.AwareDateTime(required=True)
     notification_id = fields.Int(required=True)
     request_id = fields.Str(required=True, metadata={"description": "the X-Request-ID the event was recorded under"})
+    key_id = fields.Str(dump_only=True, allow_none=True, metadata={
+        "description": "the council key that signed this receipt (GET /api/v1/keys); null only before a key exists"})
+    signature = fields.Str(dump_only=True, allow_none=True, metadata={
+        "description": "base64 Ed25519 signature over the receipt's other fields (docs/decisions/0008)"})
+
+    @post_dump
+    def sign(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Signed as it is answered, so a fresh answer and a replayed one (Idempotency-Key) are signed alike."""
+        return data | wiring.components().keyring.sign_receipt(data)
 
 
 class UnitSchema(Schema):
@@ -362,14 +372,40 @@ class VerificationSchema(Schema):
 
 
 class ReceiptCheckSchema(Schema):
+    """A write's receipt as it was answered (other fields of the answer are ignored); the signature is checked
+    when it carries one, the event's type, time, request and position when it names them."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     stream = fields.UUID(required=True)
     version = Whole(required=True, minimum=1)
     event_hash = fields.Str(required=True, validate=validate.Regexp(SHA256))
+    type = text(limits.CODE_MAX)
+    recorded_at = fields.AwareDateTime()
+    notification_id = Whole(minimum=1)
+    request_id = text(limits.NAME_MAX)
+    key_id = fields.Str(validate=validate.Regexp("^[0-9a-f]{16}$"))
+    signature = fields.Str(validate=[validate.Length(max=128), validate.Regexp("^[A-Za-z0-9+/=]*$")])
 
 
 class ReceiptVerdictSchema(Schema):
     valid = fields.Bool()
+    signed = fields.Bool(metadata={"description": "the receipt carried a signature (checked when it did)"})
     reason = fields.Str()
+
+
+class PublicKeySchema(Schema):
+    key_id = fields.Str(metadata={"example": "3f2a9c1e0b7d4a65"})
+    algorithm = fields.Str(metadata={"example": "Ed25519"})
+    public_key = fields.Str(metadata={"description": "the raw 32-byte public key, base64"})
+    valid_from = fields.Str(allow_none=True, metadata={"description": "RFC 3339 UTC"})
+    valid_until = fields.Str(allow_none=True, metadata={"description": "null for the current key"})
+
+
+class KeysSchema(Schema):
+    current = fields.Str(allow_none=True, metadata={"description": "the key id that signs receipts now"})
+    keys = fields.List(fields.Nested(PublicKeySchema))
 
 
 FORMATS = ("json", "csv", "xlsx")

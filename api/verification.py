@@ -29,4 +29,6 @@ class ReceiptCheck(MethodView):
     @blp.arguments(ReceiptCheckSchema)
     @blp.response(200, ReceiptVerdictSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        return council().verify_receipt(data["stream"], data["version"], data["event_hash"])
+        """The signature (when the receipt carries one) against the council's keys, current or retired; the event
+        in the log with that hash, type, time, request id and position; its stream's chain up to it."""
+        return council().verify_receipt(data)

@@ -10,6 +10,7 @@ from council.infra import ddl
 from council.infra.blobs import BlobStore
 from council.infra.clock import Clock, utcnow
 from council.infra.idempotency_store import IdempotencyStore
+from council.infra.keyring import Keyring
 from council.infra.settings import Settings
 from council.services import Council
 from projections.read_models import ReadModels
@@ -25,6 +26,7 @@ class Components:
     read_models: ReadModels
     idempotency: IdempotencyStore
     blobs: BlobStore
+    keyring: Keyring  # signs the receipts of writes, checks receipts' signatures (docs/decisions/0008)
 
     def close(self) -> None:
         self.read_models.close()
@@ -41,14 +43,16 @@ def build(config: Settings, clock: Clock = utcnow) -> Components:
     """Every part, on tables that `init_db` created (it never creates tables itself); nothing is shared
     with another `build`, so two configurations live side by side in one process."""
     ddl.require_tables(config)
-    blobs, env = _blobs(config), config.persistence_env(create_table=False)
-    council = Council(env, blobs=blobs, clock=clock)
+    blobs, env, keyring = _blobs(config), config.persistence_env(create_table=False), open_keyring(config)
+    council = Council(env, blobs=blobs, clock=clock, keyring=keyring)
     return Components(settings=config, council=council, read_models=ReadModels(council, env),
-                      idempotency=IdempotencyStore(council.recorder), blobs=blobs)
+                      idempotency=IdempotencyStore(council.recorder), blobs=blobs, keyring=keyring)
 
 
-def init_db(config: Settings) -> Settings:
-    """Create the event, idempotency and view tables (idempotent); run once, before any server worker starts."""
+def init_db(config: Settings, runtime_role: str | None = None) -> Settings:
+    """Create the event, idempotency and view tables (idempotent); run once, before any server worker starts, as
+    the database's admin. On PostgreSQL, given `runtime_role`, also that role for the server to connect as, and
+    its privileges (docs/decisions/0009-least-privilege.md); roles are cluster-wide, so only when asked."""
     ddl.create_schema(config)
     app = Council(config.persistence_env(create_table=True), blobs=_blobs(config))
     table = getattr(app.recorder, "events_table_name", "stored_events")
@@ -56,6 +60,9 @@ def init_db(config: Settings) -> Settings:
     ddl.protect_events(config, table)
     ddl.create_keys_table(config)
     create_views(config.persistence_env(create_table=True))
+    if runtime_role:
+        ddl.grant_runtime(config, table, runtime_role)  # after every table it grants on exists
+    open_keyring(config).init(utcnow())  # the signing key, made when missing (a file, never in the database)
     return config
 
 
@@ -67,6 +74,11 @@ def create_views(env: dict[str, str]) -> None:
     view.generation = view.active_generation()
     view.create_view_tables()
     view.close()
+
+
+def open_keyring(config: Settings) -> Keyring:
+    """The signing key and every public key; no key yet is no error (receipts go unsigned until `db init`)."""
+    return Keyring(config.key_file, config.signing_key_pem)
 
 
 def _blobs(config: Settings) -> BlobStore:

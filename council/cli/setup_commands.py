@@ -27,8 +27,12 @@ def where(config: Settings) -> str:
 
 
 def db_init(args: argparse.Namespace) -> int:
-    bootstrap.init_db(args.settings)
+    bootstrap.init_db(args.settings, runtime_role=args.runtime_role)
     print(f"tables ready: {where(args.settings)}")
+    if args.runtime_role:
+        print(f"runtime role {args.runtime_role}: INSERT and SELECT on the events (docs/decisions/0009)")
+    keyring = bootstrap.open_keyring(args.settings)
+    print(f"receipts signed by key {keyring.current_id()} ({keyring.key_file}; `council keys list`)")
     return 0
 
 
@@ -79,7 +83,11 @@ def _name(units: list[dict[str, Any]], code: str) -> str:
 
 def add_commands(commands: Any) -> None:
     db = commands.add_parser("db", help="database set-up").add_subparsers(dest="db_command", required=True)
-    db.add_parser("init", help="create the tables once (COUNCIL_DATABASE_URL)").set_defaults(run=db_init)
+    init = db.add_parser("init", help="create the tables once (COUNCIL_DATABASE_URL)")
+    init.add_argument("--runtime-role", default=os.environ.get("COUNCIL_RUNTIME_ROLE") or None,
+                      help="PostgreSQL: also create this role for the server, with least privilege "
+                           "(default: COUNCIL_RUNTIME_ROLE; none)")
+    init.set_defaults(run=db_init)
     play = commands.add_parser("demo", help="play a whole provincial round and print results and one history")
     play.add_argument("--units", default="provinces-2012-2025", help="shipped unit list")
     play.add_argument("--top", type=int, default=10, help="how many ranks to print")

@@ -1,8 +1,9 @@
-"""DDL the library does not do (the PostgreSQL schema, append-only triggers, the Idempotency-Key table), and the
-check that `council db init` ran."""
+"""DDL the library does not do (the PostgreSQL schema, append-only triggers, the Idempotency-Key table, the runtime
+role's privileges), and the check that `council db init` ran."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from council.infra.settings import Settings
+from council.infra.settings import ConfigError, Settings
 
 EVENTS_TABLE = {"sqlite": "stored_events", "postgresql": "council_events"}  # the library's names for `council`
 
@@ -54,6 +55,20 @@ BEGIN
   RETURN true;
 END $$
 """
+
+# The role the server, `projections run` and the other everyday commands connect as (through a LOGIN role that is a
+# member of it): docs/decisions/0009-least-privilege.md says what it may do and why.
+RUNTIME_ROLE = "council_runtime"
+ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+TRACKING_TABLE = "notification_tracking"  # the library's tracking table (PostgresTrackingRecorder's default name)
+REGISTRY_TABLE = "council_views"
+VIEW_TABLE = re.compile(r"council_[a-z]+_v[0-9]+_g[0-9]+")  # projections/tables.py: council_{name}_{schema}_g{n}
+# Table privileges of the runtime role; every other table of the schema gets none from `db init`. DELETE on the
+# events is there only because PostgreSQL 15 lets LOCK TABLE ... IN EXCLUSIVE MODE (which the library takes on
+# every insert) only to UPDATE, DELETE or TRUNCATE; the append-only trigger refuses every DELETE.
+RUNTIME_TABLES = {"events": "SELECT, INSERT, DELETE", KEYS_TABLE: "SELECT, INSERT, DELETE",
+                  TRACKING_TABLE: "SELECT, INSERT, UPDATE", REGISTRY_TABLE: "SELECT"}
+VIEW_PRIVILEGES = "SELECT, INSERT, UPDATE"  # upserts, the disputes' UPDATE, COPY of audit rows
 
 
 class TablesMissingError(Exception):
@@ -123,6 +138,70 @@ def create_keys_table(settings: Settings) -> None:
     with _pg_connect(env) as conn:
         conn.execute(sql.SQL(KEYS_DDL).format(table=sql.SQL("{}.{}").format(schema, sql.Identifier(KEYS_TABLE))))
         conn.execute(sql.SQL(PG_REQUIRE).format(schema=schema))
+
+
+def grant_runtime(settings: Settings, events_table: str, role: str = RUNTIME_ROLE) -> None:
+    """On PostgreSQL: create the runtime role (NOLOGIN, once: roles are cluster-wide) and give it exactly what the
+    server needs in this schema, granted afresh on every run; tables the view rebuild creates later (as the role
+    that ran `db init`) get the views' privileges by default. Nothing on SQLite, which has no roles."""
+    if settings.backend == "sqlite":
+        return
+    if not ROLE_NAME.fullmatch(role):
+        raise ConfigError(f"the runtime role is a lower-case PostgreSQL name (letters, digits, _), not {role!r}")
+    env = settings.persistence_env()
+    name, schema = sql.Identifier(role), env["POSTGRES_SCHEMA"] or "public"
+    with _pg_connect(env) as conn:
+        _create_role(conn, role)
+        with conn.transaction():
+            _refuse_unsafe_role(conn, role, schema, events_table)
+            for statement, args in _runtime_grants(conn, schema, events_table):
+                conn.execute(sql.SQL(statement).format(*args, role=name))
+
+
+def _create_role(conn: psycopg.Connection, role: str) -> None:
+    """CREATE ROLE if it is missing; a twin `db init` creating it at the same instant is not an error."""
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+        return
+    try:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+        pass
+
+
+def _refuse_unsafe_role(conn: psycopg.Connection, role: str, schema: str, events_table: str) -> None:
+    """A runtime role that is a superuser, or owns the events table, could switch the append-only trigger off."""
+    row = conn.execute("SELECT r.rolsuper OR r.rolbypassrls OR pg_has_role(r.oid, c.relowner, 'MEMBER') AS unsafe "
+                       "FROM pg_roles r, pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE r.rolname = %s AND n.nspname = %s AND c.relname = %s",
+                       [role, schema, events_table]).fetchone()
+    if row is None or row[0]:
+        raise ConfigError(f"the runtime role {role} is a superuser or may act as the owner of the events table: "
+                          "it must be a role of its own, without those rights")
+
+
+def _runtime_grants(conn: psycopg.Connection, schema: str, events_table: str) -> list[tuple[str, list[Any]]]:
+    """The statements, in order: usage of the schema, each known table's privileges (revoked first, so a grant
+    made by hand does not survive a run), the views, the events' sequence, the guard's function, the defaults."""
+    space = sql.Identifier(schema)
+    statements: list[tuple[str, list[Any]]] = [("GRANT USAGE ON SCHEMA {} TO {role}", [space])]
+    tables = {row[0] for row in conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema]).fetchall()}
+    named = {events_table if key == "events" else key: privileges for key, privileges in RUNTIME_TABLES.items()}
+    named |= {table: VIEW_PRIVILEGES for table in tables if VIEW_TABLE.fullmatch(table)}
+    for table in sorted(named.keys() & tables):
+        target = sql.SQL("{}.{}").format(space, sql.Identifier(table))
+        statements.append(("REVOKE ALL ON {} FROM {role}", [target]))
+        statements.append((f"GRANT {named[table]} ON {{}} TO {{role}}", [target]))
+    events = sql.SQL("{}.{}").format(space, sql.Identifier(events_table)).as_string(conn)
+    sequence = conn.execute("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE c.oid = pg_get_serial_sequence(%s, 'notification_id')::regclass",
+                            [events]).fetchone()
+    if sequence:  # USAGE: nextval for the insert's default; no setval (UPDATE), which could reuse positions
+        statements.append(("GRANT USAGE ON SEQUENCE {} TO {role}", [sql.Identifier(*sequence)]))
+    statements.append(("GRANT EXECUTE ON FUNCTION {}.council_require(boolean, text) TO {role}", [space]))
+    statements.append((f"ALTER DEFAULT PRIVILEGES IN SCHEMA {{}} GRANT {VIEW_PRIVILEGES} ON TABLES TO {{role}}",
+                       [space]))
+    return statements
 
 
 def sqlite_connect(env: dict[str, str]) -> sqlite3.Connection:

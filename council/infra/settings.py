@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -17,6 +17,7 @@ DEFAULT_EVIDENCE_TYPES = frozenset({
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/zip",
 })
+KEY_FILE = "signing-key.pem"
 WHOLE_NUMBERS = ("COUNCIL_POOL_SIZE", "COUNCIL_CONNECT_TIMEOUT", "COUNCIL_EVIDENCE_MAX_BYTES")
 
 
@@ -35,6 +36,10 @@ class Settings:
     connect_timeout: int = 5
     evidence_max_bytes: int = DEFAULT_EVIDENCE_MAX_BYTES
     evidence_types: frozenset[str] = DEFAULT_EVIDENCE_TYPES
+    # The Ed25519 signing key (council/infra/keyring.py): a PEM file, public keys in public-keys.json beside it;
+    # COUNCIL_SIGNING_KEY, when set, is the PEM itself (never shown: repr=False).
+    signing_key_file: Path | None = None
+    signing_key_pem: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -53,7 +58,14 @@ class Settings:
             evidence_dir=_absolute(env.get("COUNCIL_EVIDENCE_DIR") or str(data_dir / "evidence")),
             pool_size=numbers[0], connect_timeout=numbers[1], evidence_max_bytes=numbers[2],
             evidence_types=_media_types(env.get("COUNCIL_EVIDENCE_TYPES")) or DEFAULT_EVIDENCE_TYPES,
+            signing_key_file=_absolute(env.get("COUNCIL_SIGNING_KEY_FILE") or str(data_dir / "keys" / KEY_FILE)),
+            signing_key_pem=env.get("COUNCIL_SIGNING_KEY") or None,
         )
+
+    @property
+    def key_file(self) -> Path:
+        """Where the signing key lives (its public keys beside it), under the data folder unless set apart."""
+        return self.signing_key_file or self.data_dir / "keys" / KEY_FILE
 
     @property
     def backend(self) -> str:

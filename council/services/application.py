@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError, InternalError, JSONTransco
 from council.infra import transcodings
 from council.infra.blobs import BlobStore
 from council.infra.clock import Clock, utcnow
+from council.infra.keyring import Keyring
 from council.infra.recorders import PRINCIPAL_CHANGED, PrincipalChangedError
 from council.services.request_scope import current_request_id
 from council.services.write_guard import Claim, Guard, Pending, current_guard
@@ -48,9 +49,11 @@ class CouncilBase(Application):
 
     name = "council"
 
-    def __init__(self, env: Mapping[str, str], blobs: BlobStore, clock: Clock = utcnow) -> None:
+    def __init__(self, env: Mapping[str, str], blobs: BlobStore, clock: Clock = utcnow,
+                 keyring: Keyring | None = None) -> None:
         self.clock = clock
         self.blobs = blobs
+        self.keyring = keyring  # checks receipts' signatures; None only where no receipt is checked (db init)
         super().__init__(dict(env))
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

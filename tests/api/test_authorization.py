@@ -151,6 +151,7 @@ ROWS = [
     Row("view-status", "GET", "/api/v1/views", frozenset({ADMIN_, INSPECTOR, SECRETARIAT_})),
     Row("verify", "GET", "/api/v1/verify", frozenset({INSPECTOR, SECRETARIAT_, ADMIN_}), query="round=2024-province"),
     Row("receipt-verify", "POST", "/api/v1/receipts/verify", PRINCIPALS, json=lambda s: s.receipt),
+    Row("keys", "GET", "/api/v1/keys", EVERYONE),
 ]
 NOT_IN_DOCUMENT = {("GET", "/api/v1/openapi.json")}
 
