@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from api import (
+    checkpoints,
     evidence,
     frameworks,
     health,
@@ -59,7 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
-                      verification.blp, keys.blp):
+                      verification.blp, keys.blp, checkpoints.blp):
         api.register_blueprint(blueprint)
     idempotency_keys.install(app)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.

@@ -362,6 +362,8 @@ class BrokenSchema(Schema):
     version = fields.Int()
     type = fields.Str()
     reason = fields.Str()
+    checkpoint = fields.Int(metadata={"description": "the tree size of the checkpoint that does not hold, when the "
+                                                     "problem is a checkpoint's"})
 
 
 class VerificationSchema(Schema):
@@ -369,6 +371,7 @@ class VerificationSchema(Schema):
     events_checked = fields.Int()
     streams = fields.Int()
     first_broken = fields.Nested(BrokenSchema, allow_none=True)
+    checkpoints_checked = fields.Int()
 
 
 class ReceiptCheckSchema(Schema):
@@ -389,10 +392,51 @@ class ReceiptCheckSchema(Schema):
     signature = fields.Str(validate=[validate.Length(max=128), validate.Regexp("^[A-Za-z0-9+/=]*$")])
 
 
+class CheckpointSchema(Schema):
+    tree_size = fields.Int(metadata={"description": "the number of events of the log the tree covers"})
+    root = fields.Str(metadata={"description": "the Merkle root, 64 hex characters"})
+    signed_at = fields.Str(metadata={"description": "RFC 3339 UTC"})
+    key_id = fields.Str()
+    signature = fields.Str(metadata={"description": "base64 Ed25519 signature (docs/decisions/0010-ledger.md)"})
+    version = fields.Int(metadata={"description": "the version of the checkpoint's event in the ledger stream"})
+
+
+class CheckpointsSchema(Schema):
+    checkpoints = fields.List(fields.Nested(CheckpointSchema))
+
+
+class InclusionQuerySchema(Schema):
+    position = Whole(required=True, minimum=1)
+    size = Whole(required=True, minimum=1)
+
+
+class InclusionProofSchema(Schema):
+    position = fields.Int()
+    leaf_index = fields.Int()
+    leaf_hash = fields.Str()
+    audit_path = fields.List(fields.Str(), metadata={"description": "RFC 9162 PATH, hex, the leaf's sibling first"})
+    checkpoint = fields.Nested(CheckpointSchema)
+
+
+class ConsistencyQuerySchema(Schema):
+    first = Whole(required=True, minimum=1, data_key="from")
+    second = Whole(required=True, minimum=1, data_key="to")
+
+
+class ConsistencyProofSchema(Schema):
+    proof = fields.List(fields.Str(), metadata={"description": "RFC 9162 PROOF, hex"})
+    first = fields.Nested(CheckpointSchema, data_key="from")
+    second = fields.Nested(CheckpointSchema, data_key="to")
+
+
 class ReceiptVerdictSchema(Schema):
     valid = fields.Bool()
     signed = fields.Bool(metadata={"description": "the receipt carried a signature (checked when it did)"})
     reason = fields.Str()
+    included = fields.Bool(allow_none=True, metadata={
+        "description": "the event's inclusion proof verifies against the latest checkpoint; null while no "
+                       "checkpoint covers it"})
+    checkpoint = fields.Nested(CheckpointSchema, allow_none=True)
 
 
 class PublicKeySchema(Schema):

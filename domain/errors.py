@@ -188,3 +188,8 @@ class EvidenceTooLargeError(DomainError):
 
 class InvalidQueryError(DomainError):
     type = "invalid-query"
+
+
+class NoSigningKeyError(DomainError):
+    type = "no-signing-key"
+    status = 409

@@ -33,3 +33,8 @@ def token_id(token_hash: str) -> UUID:
 
 def blob_id(sha256: str) -> UUID:
     return uuid5(NAMESPACE, f"blob/{sha256}")
+
+
+def ledger_id() -> UUID:
+    """The one stream of signed checkpoints (docs/decisions/0010-ledger.md)."""
+    return uuid5(NAMESPACE, "ledger")

@@ -16,7 +16,8 @@ from domain.ids import round_id
 from domain.integrity import canonical
 from domain.round import Round
 from domain.score import OPEN, Score
-from projections.rows import AuditRow, DisputeDecision, DisputeRow, RoundRow, ScoreRow, WindowMove
+from projections.ledger_format import event_leaf
+from projections.rows import AuditRow, DisputeDecision, DisputeRow, LedgerRow, RoundRow, ScoreRow, WindowMove
 
 DECISIONS = {"explanation-accepted": "accepted", "explanation-rejected": "rejected"}
 
@@ -31,6 +32,7 @@ class Rows:
     decisions: list[DisputeDecision] = field(default_factory=list)
     windows: list[WindowMove] = field(default_factory=list)
     audit: list[AuditRow] = field(default_factory=list)
+    ledger: list[LedgerRow] = field(default_factory=list)
     # The last (score, event) per key; turned into `scores` rows once, by `finish`, not once per event.
     latest: dict[tuple[str, str, str], tuple[Any, Any]] = field(default_factory=dict)
 
@@ -79,6 +81,7 @@ class Fold:
         self.at = position
         kind = event_type(event)
         rows.audit.append(audit_row(position, event, aggregate, points_before, kind))
+        rows.ledger.append(LedgerRow(position, event_leaf(position, event).hex()))
         if isinstance(aggregate, Score):
             rows.latest[(aggregate.round_key, aggregate.unit, aggregate.leaf)] = (aggregate, event)
             if kind == "explanation-filed" or kind in DECISIONS:

@@ -32,6 +32,11 @@ class ViewBehindError(DomainError):
     status = 503
 
 
+class LedgerIncompleteError(DomainError):
+    type = "ledger-incomplete"
+    status = 409
+
+
 class RebuildRunningError(DomainError):
     """Another `projections rebuild` holds the generation this one would fill."""
 
@@ -139,6 +144,16 @@ class ReadModels:
         (rows,) = self._read(min_position, (
             f"SELECT * FROM {{disputes}} WHERE {' AND '.join(where)} ORDER BY unit, leaf, explanation_id", params))
         return [dict(row) for row in rows]
+
+    def leaves(self, min_position: int | None = None) -> list[tuple[int, bytes]]:
+        """(position, Merkle leaf hash) of every event of the log, in position order, from the ledger view caught
+        up to the log: leaf i of the tree is the i-th of them (docs/decisions/0010-ledger.md)."""
+        rows, counted = self._read(min_position, ("SELECT position, leaf FROM {ledger} ORDER BY position", []),
+                                   ("SELECT count(*) AS n FROM {audit}", []))
+        if len(rows) != int(counted[0]["n"]):  # a generation folded before the ledger table existed
+            raise LedgerIncompleteError(f"the ledger view holds {len(rows)} leaves for {counted[0]['n']} events: "
+                                        "run `council projections rebuild`")
+        return [(int(row["position"]), bytes.fromhex(row["leaf"])) for row in rows]
 
     def status(self) -> dict[str, Any]:
         """Position and lag of the generation readers use now (read from the registry, not from this process's

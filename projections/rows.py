@@ -98,6 +98,13 @@ class AuditRow(NamedTuple):
     request_id: str
 
 
+class LedgerRow(NamedTuple):
+    """The Merkle leaf hash (hex) of the event at `position` (projections/ledger_format.py defines its entry bytes)."""
+
+    position: int
+    leaf: str
+
+
 FILING_COLUMNS = DisputeRow._fields[:10]
 
 

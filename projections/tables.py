@@ -17,18 +17,19 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from projections.fold import Rows
-from projections.rows import FILING_COLUMNS, AuditRow, DisputeRow, RoundRow, ScoreRow, column_types
+from projections.rows import FILING_COLUMNS, AuditRow, DisputeRow, LedgerRow, RoundRow, ScoreRow, column_types
 
 COPY_FROM = 50  # audit rows from which PostgreSQL gets them by COPY rather than INSERTs
 # The views' schema: part of every table name, the tracking name and the registry key, so a change of columns
 # gets fresh tables filled from the log (by `council db init`, or by the first read) instead of failing on old ones.
 SCHEMA = "v2"
 TABLES: dict[str, type[tuple[Any, ...]]] = {"rounds": RoundRow, "scores": ScoreRow, "disputes": DisputeRow,
-                                             "audit": AuditRow}
+                                             "audit": AuditRow, "ledger": LedgerRow}
 NAMES = tuple(TABLES)
 KEYS = {
     "rounds": ("round_key",), "scores": ("round_key", "unit", "leaf"),
     "disputes": ("round_key", "unit", "leaf", "explanation_id"), "audit": ("position",),
+    "ledger": ("position",),
 }
 INDEXES = {
     "scores": ["round_key, unit"],
@@ -171,6 +172,8 @@ class CouncilView:
                                            "WHERE round_key = %s AND unit = %s"), rows.windows)
             if rows.audit:
                 self._insert_audit(curs, rows.audit)
+            if rows.ledger:
+                curs.executemany(self._sql(f"INSERT INTO {self.table('ledger')} VALUES (%s, %s)"), rows.ledger)
             if start is not None:  # after the writes: on SQLite a transaction that reads first cannot wait to write
                 self._require_position(curs, start)
             self._insert_tracking(curs, Tracking(self.tracking_name, tracking.notification_id))  # type: ignore

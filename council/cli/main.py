@@ -14,7 +14,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from psycopg_pool import PoolTimeout
 
 from council import bootstrap
-from council.cli import principal_commands, projection_commands, receipt_commands, setup_commands
+from council.cli import checkpoint_commands, principal_commands, projection_commands, receipt_commands, setup_commands
 from council.cli.runtime import UsageError
 from council.infra.ddl import TablesMissingError
 from council.infra.settings import ConfigError
@@ -48,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     principal_commands.add_commands(commands)
     projection_commands.add_commands(commands)
     receipt_commands.add_commands(commands)
+    checkpoint_commands.add_commands(commands)
     return root
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from council.services.appraisal_service import AppraisalServices
 from council.services.evidence_service import EvidenceServices
+from council.services.ledger_service import LedgerServices
 from council.services.phase_service import PhaseServices
 from council.services.principal_service import PrincipalServices
 from council.services.round_service import RoundServices
@@ -13,5 +14,5 @@ from council.services.verification_service import VerificationServices
 
 
 class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, EvidenceServices,
-              ScoreQueries, PrincipalServices, VerificationServices):
+              ScoreQueries, PrincipalServices, VerificationServices, LedgerServices):
     """Commands load, call one aggregate method, save, and return receipts; queries replay streams."""

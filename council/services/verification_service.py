@@ -7,23 +7,33 @@ from typing import Any
 from uuid import UUID
 
 from council.infra.keyring import rfc3339
-from council.services.application import CouncilBase
+from council.services.ledger_service import LedgerServices
 from domain.base import event_type
 from domain.integrity import GENESIS, first_broken, link_problem
+from domain.ledger import Ledger
+from projections.ledger_format import checkpoint_message, event_leaf
+from projections.merkle import Tree, verify_consistency, verify_inclusion
 
 PAGE = 1000
 
 
-class VerificationServices(CouncilBase):
+class VerificationServices(LedgerServices):
     def verify(self, round_key: str | None = None) -> dict[str, Any]:
-        """Walk the whole notification log once; name the first event whose link or hash does not match."""
+        """Walk the whole notification log once; name the first event whose link or hash does not match, then the
+        first recorded checkpoint whose signature, Merkle root (recomputed from the log's events) or consistency
+        with the checkpoint before it does not hold."""
         last_hash: dict[UUID, str] = {}
         stream_round: dict[UUID, str | None] = {}
+        tree = Tree()
+        heads: list[tuple[int, Any]] = []
         checked, start = 0, 1
         while True:
             page = self.recorder.select_notifications(start=start, limit=PAGE)
             for notification in page:
                 event = self.mapper.to_domain_event(notification)
+                tree.append(event_leaf(notification.id, event))
+                if isinstance(event, Ledger.CheckpointSigned):
+                    heads.append((notification.id, event))
                 stream = event.originator_id
                 if event.originator_version == 1:
                     data = event.__dict__
@@ -36,8 +46,47 @@ class VerificationServices(CouncilBase):
                     return _report(checked, len(last_hash) + 1, notification.id, event, problem)
                 last_hash[stream] = event.hash  # type: ignore[attr-defined]
             if len(page) < PAGE:
-                return _report(checked, len(last_hash), None, None, None)
+                report = _report(checked, len(last_hash), None, None, None)
+                report["checkpoints_checked"] = len(heads)
+                broken = self._checkpoint_problem(tree, heads)
+                if broken is not None:
+                    report["valid"], report["first_broken"] = False, broken
+                return report
             start = page[-1].id + 1
+
+    def _checkpoint_problem(self, tree: Tree, heads: list[tuple[int, Any]]) -> dict[str, Any] | None:
+        """The first recorded checkpoint that does not hold against the log as it is now."""
+        previous: Any = None
+        for position, head in heads:
+            problem = self._head_problem(tree, head, previous)
+            if problem is not None:
+                return {"position": position, "stream": str(head.originator_id), "version": head.originator_version,
+                        "type": event_type(head), "checkpoint": head.tree_size, "reason": problem}
+            previous = head
+        return None
+
+    def _head_problem(self, tree: Tree, head: Any, previous: Any) -> str | None:
+        size = head.tree_size
+        if self.keyring is None:
+            return "no keyring to check the checkpoint's signature with"
+        problem = self.keyring.check(head.key_id, checkpoint_message(size, head.root, head.signed_at, head.key_id),
+                                     head.signature)
+        if problem is not None:
+            return f"checkpoint of tree size {size}: signature: {problem}"
+        if size > len(tree):
+            return f"checkpoint of tree size {size}: the log holds only {len(tree)} events"
+        found = tree.root(size).hex()
+        if found != head.root:
+            return (f"checkpoint of tree size {size}: expected the signed root {head.root}, but the log's first "
+                    f"{size} events give {found}")
+        if previous is not None:
+            if previous.tree_size > size:
+                return f"checkpoint of tree size {size} is smaller than the one before it ({previous.tree_size})"
+            proof = tree.consistency(previous.tree_size, size)
+            if not verify_consistency(previous.tree_size, size, bytes.fromhex(previous.root), bytes.fromhex(head.root),
+                                      proof):
+                return f"checkpoint of tree size {size} is not consistent with the one of size {previous.tree_size}"
+        return None
 
     def verify_receipt(self, receipt: Mapping[str, Any]) -> dict[str, Any]:
         """A receipt holds when its signature (if it carries one) is the council's over its fields, its event is
@@ -47,7 +96,37 @@ class VerificationServices(CouncilBase):
         if verdict is not None:
             return {"valid": False, "signed": signed, "reason": verdict}
         what = "its signature is the council's, " if signed else "it is not signed, but "
-        return {"valid": True, "signed": signed, "reason": f"{what}the event is in the log and its chain is intact"}
+        answer = {"valid": True, "signed": signed, "reason": f"{what}the event is in the log and its chain is intact",
+                  "included": None, "checkpoint": None}
+        position = receipt.get("notification_id")
+        if position is not None:
+            included = self._included(int(position))
+            if included is not None:
+                answer["included"], answer["checkpoint"] = included
+                if not included[0]:
+                    answer["valid"] = False
+                    answer["reason"] = (f"the event at position {position} is not in the signed Merkle tree of size "
+                                        f"{included[1]['tree_size']}")
+        return answer
+
+    def _included(self, position: int) -> tuple[bool, dict[str, Any]] | None:
+        """Whether the latest checkpoint covering `position` proves the event at `position` (its inclusion proof
+        over the leaves recomputed from the log); None when no checkpoint covers it yet."""
+        heads = self.checkpoints()
+        if not heads:
+            return None
+        head = heads[-1]
+        tree, index = Tree(), None
+        for at, _event, leaf in self.log_leaves(head["tree_size"]):
+            if at == position:
+                index = len(tree)
+            tree.append(leaf)
+        if index is None:
+            return None
+        proof = tree.inclusion(index, head["tree_size"]) if len(tree) == head["tree_size"] else []
+        ok = len(tree) == head["tree_size"] and verify_inclusion(tree.leaf(index), index, head["tree_size"], proof,
+                                                                  bytes.fromhex(head["root"]))
+        return ok, head
 
     def _receipt_problem(self, receipt: Mapping[str, Any], signed: bool) -> str | None:
         if signed:

@@ -51,6 +51,7 @@ PRINCIPALS = EVERYONE - {NO_TOKEN}
 READERS = frozenset({SECRETARIAT_, COUNCIL_FIELD, COUNCIL_OUTSIDE, INSPECTOR, OWN_OFFICER, OWN_MINISTRY})
 OFFICER = frozenset({OWN_OFFICER})
 COUNCIL_IN_FIELD = frozenset({COUNCIL_FIELD})
+LEDGER_READERS = frozenset({SECRETARIAT_, ADMIN_, INSPECTOR, COUNCIL_FIELD, COUNCIL_OUTSIDE})
 
 # The round's states, in order; a row names the one its request needs.
 SELF_ASSESSMENT, APPRAISAL, EXPLANATION, EXPLAINED, PUBLISHED = (
@@ -72,6 +73,9 @@ class Seed:
     version: int = 0             # the score's version (If-Match)
     receipt: dict[str, Any] = field(default_factory=dict)
     framework_id: str = "province-876-2022"
+    position: str = ""           # the uploaded evidence's position in the log, and two checkpoints' tree sizes
+    size_a: str = ""
+    size_b: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Row:
     complete: bool = False                       # the unit scored every leaf first (submission)
     leaf: str | None = None                      # another leaf than the seeded one
     stranger_status: int = 403                   # what a denied principal gets
+    checkpoints: bool = False                    # two checkpoints are signed first
     xfail: dict[str, str] = field(default_factory=dict)   # caller -> a known finding: that cell fails, strictly
 
     @property
@@ -152,6 +157,13 @@ ROWS = [
     Row("verify", "GET", "/api/v1/verify", frozenset({INSPECTOR, SECRETARIAT_, ADMIN_}), query="round=2024-province"),
     Row("receipt-verify", "POST", "/api/v1/receipts/verify", PRINCIPALS, json=lambda s: s.receipt),
     Row("keys", "GET", "/api/v1/keys", EVERYONE),
+    Row("checkpoints", "GET", "/api/v1/checkpoints", LEDGER_READERS),
+    Row("sign-checkpoint", "POST", "/api/v1/checkpoints", frozenset({SECRETARIAT_, ADMIN_})),
+    Row("latest-checkpoint", "GET", "/api/v1/checkpoints/latest", LEDGER_READERS, checkpoints=True),
+    Row("inclusion-proof", "GET", "/api/v1/proofs/inclusion", LEDGER_READERS, checkpoints=True,
+        query="position={position}&size={size_b}"),
+    Row("consistency-proof", "GET", "/api/v1/proofs/consistency", LEDGER_READERS, checkpoints=True,
+        query="from={size_a}&to={size_b}"),
 ]
 NOT_IN_DOCUMENT = {("GET", "/api/v1/openapi.json")}
 
@@ -172,6 +184,7 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
                                           Upload(io.BytesIO(PDF), "application/pdf", "QD-12.pdf"), {}, own)
         seed.sha256 = hashlib.sha256(PDF).hexdigest()
         seed.receipt = {"stream": receipt.stream, "version": receipt.version, "event_hash": receipt.event_hash}
+        seed.position = str(receipt.notification_id)
     state = STEPS.index(row.state)
     for step, when, phases in ((APPRAISAL, (2025, 2, 10, 9), ("appraisal",)),
                                (EXPLANATION, (2025, 3, 12, 9), ("explanation",)),
@@ -192,13 +205,19 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
             council.advance_phase(seed.round_key, "council_review", SECRETARIAT)
     for seed in seeds.values():
         seed.version = council.score(ScoreAddress(seed.round_key, seed.unit, seed.leaf))["version"]
+    if row.checkpoints:
+        sizes = [council.sign_checkpoint(SECRETARIAT, [leaf for _, _, leaf in council.log_leaves()])[0]["tree_size"]
+                 for _ in range(2)]
+        for seed in seeds.values():
+            seed.size_a, seed.size_b = (str(size) for size in sizes)
     return seeds
 
 
 def url(row: Row, seed: Seed) -> str:
     values = {**vars(seed), "leaf": row.leaf or seed.leaf}
     path = row.path.format(**{k: v for k, v in values.items() if isinstance(v, str)})
-    return f"{path}?{row.query}" if row.query else path
+    query = row.query.format(**{k: v for k, v in values.items() if isinstance(v, str)})
+    return f"{path}?{query}" if query else path
 
 
 def expected_refusal(row: Row, caller: str) -> tuple[int, set[str]]:

@@ -52,7 +52,8 @@ def test_a_writes_receipt_is_signed_by_the_current_key_and_verifies_offline_and_
                                                    receipt_message(receipt, receipt["key_id"]))
     assert verdict(callers, receipt) == {
         "valid": True, "signed": True,
-        "reason": "its signature is the council's, the event is in the log and its chain is intact"}
+        "reason": "its signature is the council's, the event is in the log and its chain is intact",
+        "included": None, "checkpoint": None}  # no checkpoint covers it yet (docs/decisions/0010)
     forms = callers["officer01"].post("/api/v1/rounds/2024-province/units/01/self-assessment", json={
         "entries": [{"leaf": "2.1.3", "points": "0.50"}, {"leaf": "2.1.2", "points": "0.25"}]})
     assert forms.status_code == 201, forms.json
@@ -136,7 +137,8 @@ def test_an_unsigned_receipt_is_still_checked_against_the_log(app, callers):
     bare = {name: receipt[name] for name in ("stream", "version", "event_hash")}
     assert verdict(callers, bare) == {
         "valid": True, "signed": False,
-        "reason": "it is not signed, but the event is in the log and its chain is intact"}
+        "reason": "it is not signed, but the event is in the log and its chain is intact",
+        "included": None, "checkpoint": None}
     assert verdict(callers, bare | {"event_hash": "0" * 64})["valid"] is False
 
 

@@ -1,0 +1,77 @@
+"""The ledger: signed checkpoints (tree heads) of the Merkle tree over the log, and the log's own leaves, which the
+verifier recomputes from the events (docs/decisions/0010-ledger.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from council.infra.keyring import rfc3339
+from council.services.application import CouncilBase, Receipt
+from domain.errors import NoSigningKeyError, NotFoundError
+from domain.ids import ledger_id
+from domain.ledger import Ledger, checkpoint_of
+from domain.values import Actor, Role
+from projections.ledger_format import checkpoint_message, event_leaf
+from projections.merkle import root
+
+PAGE = 1000
+
+
+class LedgerServices(CouncilBase):
+    def sign_checkpoint(self, actor: Actor, leaves: Sequence[bytes]) -> tuple[dict[str, Any], Receipt]:
+        """Sign the tree head over `leaves` (the first len(leaves) events of the log, in position order: the ledger
+        view, caught up by the caller) with the current key, and record it in the log."""
+        if self.keyring is None:
+            raise NoSigningKeyError("no keyring: checkpoints cannot be signed")
+        actor.require_role(Role.SECRETARIAT, Role.ADMIN, Role.SYSTEM)
+        ctx = self.context(actor)
+        signed_at = rfc3339(ctx.now)
+        size, digest = len(leaves), root(leaves).hex()
+        head: dict[str, Any] = {"tree_size": size, "root": digest, "signed_at": signed_at}
+        kid = self.keyring.current_id()
+        if kid is None:
+            raise NoSigningKeyError("no signing key yet: run `council keys init`")
+        signed = self.keyring.sign(checkpoint_message(size, digest, signed_at, kid))
+        if signed is None:
+            raise NoSigningKeyError("no signing key yet: run `council keys init`")
+        head["key_id"], head["signature"] = signed
+        ledger = self._peek(ledger_id())
+        if ledger is None:
+            ledger = Ledger.open(ctx)
+        else:
+            ledger = self._load(ledger_id(), "ledger")
+        ledger.record(head, ctx)
+        receipt = self._save(ledger)[-1]
+        return {**head, "position": receipt.notification_id}, receipt
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every recorded checkpoint, oldest first, with the position of its event in the log."""
+        found = []
+        for event in self.events.get(ledger_id()):
+            if isinstance(event, Ledger.CheckpointSigned):
+                found.append({**checkpoint_of(event), "version": event.originator_version})
+        return found
+
+    def checkpoint(self, size: int) -> dict[str, Any]:
+        """The latest checkpoint of tree size `size`."""
+        for found in reversed(self.checkpoints()):
+            if found["tree_size"] == size:
+                return found
+        raise NotFoundError(f"no checkpoint of tree size {size}")
+
+    def log_leaves(self, size: int | None = None) -> Iterator[tuple[int, Any, bytes]]:
+        """(position, event, leaf hash) of the first `size` events of the log (all with None), read from the log
+        itself, never from a view."""
+        count, start = 0, 1
+        while size is None or count < size:
+            page = self.recorder.select_notifications(start=start, limit=PAGE)
+            for notification in page:
+                event = self.mapper.to_domain_event(notification)
+                yield notification.id, event, event_leaf(notification.id, event)
+                count += 1
+                if size is not None and count >= size:
+                    return
+            if len(page) < PAGE:
+                return
+            start = page[-1].id + 1
