@@ -352,8 +352,15 @@ class FrameworkSchema(FrameworkSummarySchema):
     data = fields.Dict()
 
 
+VERIFY_SAMPLE_MAX = 1_000_000
+
+
 class VerifyQuerySchema(Schema):
     round = text(limits.CODE_MAX)
+    sample = fields.Int(validate=validate.Range(min=1, max=VERIFY_SAMPLE_MAX), metadata={
+        "description": "re-hash a random sample of this many evidence files instead of all of them"})
+    views = fields.Bool(load_default=False, metadata={
+        "description": "also compare the read views with a fresh fold of the log (slow: it folds the whole log)"})
 
 
 class BrokenSchema(Schema):
@@ -366,12 +373,40 @@ class BrokenSchema(Schema):
                                                      "problem is a checkpoint's"})
 
 
+class EvidenceProblemSchema(Schema):
+    sha256 = fields.Str()
+    stream = fields.Str()
+    reason = fields.Str()
+
+
+class EvidenceCheckSchema(Schema):
+    blobs = fields.Int(metadata={"description": "evidence files recorded in the log"})
+    checked = fields.Int(metadata={"description": "of them re-hashed (all, or the sample asked for)"})
+    problems = fields.Int()
+    first_problem = fields.Nested(EvidenceProblemSchema, allow_none=True)
+
+
+class ViewProblemSchema(Schema):
+    table = fields.Str(allow_none=True)
+    row = fields.Dict(keys=fields.Str(), allow_none=True, metadata={"description": "the key columns of the row"})
+    reason = fields.Str()
+
+
+class ViewsCheckSchema(Schema):
+    position = fields.Int(allow_none=True, metadata={"description": "the log position both were compared at"})
+    generation = fields.Int(allow_none=True)
+    tables = fields.List(fields.Str())
+    first_problem = fields.Nested(ViewProblemSchema, allow_none=True)
+
+
 class VerificationSchema(Schema):
     valid = fields.Bool()
     events_checked = fields.Int()
     streams = fields.Int()
     first_broken = fields.Nested(BrokenSchema, allow_none=True)
     checkpoints_checked = fields.Int()
+    evidence = fields.Nested(EvidenceCheckSchema)
+    views = fields.Nested(ViewsCheckSchema, allow_none=True, metadata={"description": "only with ?views=true"})
 
 
 class ReceiptCheckSchema(Schema):

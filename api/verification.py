@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from api.auth import actor, protect
 from api.schemas import ReceiptCheckSchema, ReceiptVerdictSchema, VerificationSchema, VerifyQuerySchema
-from api.wiring import council
+from api.wiring import council, read_models
 from domain.values import Role
 
 blp = protect(Blueprint("integrity", __name__, url_prefix="/api/v1", description="Integrity of the log"))
@@ -21,7 +21,9 @@ class Verify(MethodView):
     @blp.response(200, VerificationSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         actor().require_role(Role.INSPECTOR, Role.SECRETARIAT, Role.ADMIN)
-        return council().verify(query.get("round"))
+        """Every stream's chain and every checkpoint; the evidence files re-hashed (all, or `sample` of them);
+        with `views=true`, the read views against a fresh fold of the log."""
+        return council().verify(query.get("round"), query.get("sample"), read_models() if query["views"] else None)
 
 
 @blp.route("/receipts/verify")

@@ -14,7 +14,15 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from psycopg_pool import PoolTimeout
 
 from council import bootstrap
-from council.cli import checkpoint_commands, principal_commands, projection_commands, receipt_commands, setup_commands
+from council.cli import (
+    archive_commands,
+    checkpoint_commands,
+    principal_commands,
+    projection_commands,
+    receipt_commands,
+    setup_commands,
+    verify_commands,
+)
 from council.cli.runtime import UsageError
 from council.infra.ddl import TablesMissingError
 from council.infra.settings import ConfigError
@@ -44,11 +52,9 @@ def parser() -> argparse.ArgumentParser:
     root = Parser(prog="council", description="par-council: PAR INDEX appraisal backend")
     root.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = root.add_subparsers(dest="command", required=True, parser_class=Parser)
-    setup_commands.add_commands(commands)
-    principal_commands.add_commands(commands)
-    projection_commands.add_commands(commands)
-    receipt_commands.add_commands(commands)
-    checkpoint_commands.add_commands(commands)
+    for module in (setup_commands, principal_commands, projection_commands, receipt_commands, checkpoint_commands,
+                   archive_commands, verify_commands):
+        module.add_commands(commands)
     return root
 
 

@@ -12,8 +12,10 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from council.services.application import CouncilBase, Receipt
+from domain.base import ChainedAggregate
 from domain.errors import AlreadyExistsError
 from domain.ids import principal_id, token_id
+from domain.integrity import first_broken
 from domain.principal import Principal, TokenIndex
 from domain.values import Actor
 
@@ -34,6 +36,7 @@ class Scope:
     ministry: str | None = None
 
 PAGE = 500
+CHECKED_MOST = 4096  # stream versions whose chain verdict is remembered (forgotten all at once past this)
 
 
 def token_hash(token: str) -> str:
@@ -84,7 +87,22 @@ class PrincipalServices(CouncilBase):
             return None
         if principal.revoked or not secrets.compare_digest(principal.token_hash, digest):
             return None
+        if not (self._chain_holds(index) and self._chain_holds(principal)):
+            return None  # a principal or token index written around the services (forged, edited) is nobody
         return Session(principal.actor, principal.id, principal.version)
+
+    def _chain_holds(self, aggregate: ChainedAggregate) -> bool:
+        """Whether the aggregate's stream, up to the version loaded, verifies (domain/integrity.py); remembered
+        per stream, version and last hash, so a request costs a dictionary lookup once a version was checked."""
+        checked: dict[tuple[UUID, int, str], bool] = self.__dict__.setdefault("_chains_checked", {})
+        key = (aggregate.id, aggregate.version, aggregate.last_hash)
+        verdict = checked.get(key)
+        if verdict is None:
+            verdict = first_broken(self.events.get(aggregate.id, lte=aggregate.version)) is None
+            if len(checked) >= CHECKED_MOST:
+                checked.clear()
+            checked[key] = verdict
+        return verdict
 
     def principals(self) -> list[dict[str, Any]]:
         """Every principal in the order of registration, revoked ones included."""

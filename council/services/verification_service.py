@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from council.infra.keyring import rfc3339
 from council.services.ledger_service import LedgerServices
 from domain.base import event_type
+from domain.blob import Blob
+from domain.errors import NotFoundError
 from domain.integrity import GENESIS, first_broken, link_problem
 from domain.ledger import Ledger
 from projections.ledger_format import checkpoint_message, event_leaf
 from projections.merkle import Tree, verify_consistency, verify_inclusion
+from projections.tables import KEYS, NAMES, TABLES
+
+if TYPE_CHECKING:
+    from projections.read_models import ReadModels
 
 PAGE = 1000
+HASH_CHUNK = 1024 * 1024
+VIEW_ATTEMPTS = 3  # fresh folds tried when the log moves between catching the views up and folding it afresh
 
 
 class VerificationServices(LedgerServices):
-    def verify(self, round_key: str | None = None) -> dict[str, Any]:
+    def verify(self, round_key: str | None = None, sample: int | None = None,
+               views: ReadModels | None = None) -> dict[str, Any]:
+        """The log's chains and checkpoints (`verify_log`), the evidence files re-hashed against their names (all,
+        or a random `sample` of them), and, given the read models, their views against a fresh fold of the log.
+        `valid` holds only when all of them do; each part names its first problem."""
+        report = self.verify_log(round_key)
+        report["evidence"] = self.verify_evidence(sample)
+        report["views"] = None if views is None else verify_views(views)
+        report["valid"] = bool(report["valid"] and report["evidence"]["first_problem"] is None
+                               and (views is None or report["views"]["first_problem"] is None))
+        return report
+
+    def verify_log(self, round_key: str | None = None) -> dict[str, Any]:
         """Walk the whole notification log once; name the first event whose link or hash does not match, then the
         first recorded checkpoint whose signature, Merkle root (recomputed from the log's events) or consistency
         with the checkpoint before it does not hold."""
@@ -53,6 +75,40 @@ class VerificationServices(LedgerServices):
                     report["valid"], report["first_broken"] = False, broken
                 return report
             start = page[-1].id + 1
+
+    def verify_evidence(self, sample: int | None = None) -> dict[str, Any]:
+        """Re-hash the stored bytes of every recorded blob (or of a random `sample` of them): a file that is
+        missing, or whose bytes no longer hash to the sha256 it is stored and served under, is named."""
+        blobs = self._blobs()
+        chosen = blobs if sample is None or sample >= len(blobs) else secrets.SystemRandom().sample(blobs, sample)
+        problems = [found for found in (self._blob_problem(stream, sha256) for stream, sha256 in chosen) if found]
+        return {"blobs": len(blobs), "checked": len(chosen), "problems": len(problems),
+                "first_problem": problems[0] if problems else None}
+
+    def _blobs(self) -> list[tuple[UUID, str]]:
+        found, start = [], 1
+        while True:
+            page = self.recorder.select_notifications(start=start, limit=PAGE, topics=[Blob.Created.TOPIC])
+            for notification in page:
+                event = self.mapper.to_domain_event(notification)
+                found.append((event.originator_id, str(event.sha256)))  # type: ignore[attr-defined]
+            if len(page) < PAGE:
+                return found
+            start = page[-1].id + 1
+
+    def _blob_problem(self, stream: UUID, sha256: str) -> dict[str, Any] | None:
+        digest = hashlib.sha256()
+        try:
+            with self.blobs.open(sha256) as stored:
+                while chunk := stored.read(HASH_CHUNK):
+                    digest.update(chunk)
+        except NotFoundError:
+            return {"sha256": sha256, "stream": str(stream), "reason": "the evidence file is missing from the store"}
+        found = digest.hexdigest()
+        if found != sha256:
+            return {"sha256": sha256, "stream": str(stream),
+                    "reason": f"the stored bytes hash to {found}, not to the sha256 they are served under"}
+        return None
 
     def _checkpoint_problem(self, tree: Tree, heads: list[tuple[int, Any]]) -> dict[str, Any] | None:
         """The first recorded checkpoint that does not hold against the log as it is now."""
@@ -167,6 +223,58 @@ class VerificationServices(LedgerServices):
                     at[0].originator_version != event.originator_version:
                 return f"the event is not at position {position} of the log"
         return None
+
+
+def verify_views(read_models: ReadModels) -> dict[str, Any]:
+    """The view tables readers use against a fold of the whole log into a scratch generation (dropped after):
+    the first table and row where they differ. Both must stand at the same position of the log; if writes move
+    it in between, the comparison is tried again (VIEW_ATTEMPTS times)."""
+    for _attempt in range(VIEW_ATTEMPTS):
+        live = read_models.fresh_view()
+        scratch = read_models.view(read_models.rebuild(switch=False))
+        try:
+            position = scratch.position()
+            if live.position() != position:
+                continue
+            problem = next((found for found in (_table_problem(name, live, scratch) for name in NAMES) if found),
+                           None)
+            return {"position": position, "generation": live.generation, "tables": list(NAMES),
+                    "first_problem": problem}
+        finally:
+            scratch.retire()
+    return {"position": None, "generation": None, "tables": list(NAMES), "first_problem": {
+        "table": None, "row": None, "reason": f"the log moved during each of {VIEW_ATTEMPTS} comparisons; retry"}}
+
+
+def _rows(view: Any, name: str) -> list[tuple[Any, ...]]:
+    names = TABLES[name]._fields  # type: ignore[attr-defined]
+    rows = view.query(f"SELECT * FROM {{{name}}} ORDER BY {', '.join(names)}")
+    return [tuple(row[column] for column in names) for row in rows]
+
+
+def _table_problem(name: str, live: Any, fresh: Any) -> dict[str, Any] | None:
+    """The first row (in the order of all columns) where the view readers use and the fresh fold differ."""
+    names: tuple[str, ...] = TABLES[name]._fields  # type: ignore[attr-defined]
+    found, expected = _rows(live, name), _rows(fresh, name)
+    for index in range(max(len(found), len(expected))):
+        have = found[index] if index < len(found) else None
+        want = expected[index] if index < len(expected) else None
+        if have == want:
+            continue
+        either = dict(zip(names, have if have is not None else want, strict=True))  # type: ignore[arg-type]
+        return {"table": name, "row": {key: _shown(either[key]) for key in KEYS[name]},
+                "reason": f"the view holds {_described(names, have)}, but the log gives {_described(names, want)}"}
+    return None
+
+
+def _described(names: tuple[str, ...], row: tuple[Any, ...] | None) -> str:
+    if row is None:
+        return "no such row"
+    return "{" + ", ".join(f"{name}={_shown(value)}" for name, value in zip(names, row, strict=True)) + "}"
+
+
+def _shown(value: Any) -> Any:
+    return value if value is None or isinstance(value, (int, bool)) else str(value)
 
 
 def _report(checked: int, streams: int, position: int | None, event: Any, problem: str | None) -> dict[str, Any]:
