@@ -58,6 +58,11 @@ def with_schema(url: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
 def without_schema(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "schema"])))
@@ -307,8 +312,7 @@ def main() -> None:
             if parts is not None:
                 parts.close()
             if not args.keep:
-                with psycopg.connect(base, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+                drop_schema(base, schema)
     seconds = statistics.median(timings)
     print(json.dumps({
         "benchmark": "full rebuild of every view (63 provinces, PostgreSQL)",

@@ -16,9 +16,7 @@ import tempfile
 import time
 import uuid
 
-import psycopg
-from psycopg import sql
-from rebuild import DEFAULT_URL, Round, pgbench_tps, with_schema, without_schema, writer
+from rebuild import DEFAULT_URL, Round, drop_schema, pgbench_tps, with_schema, without_schema, writer
 
 from council import bootstrap
 from council.cli.demo_round import SimulatedClock
@@ -74,8 +72,7 @@ def main() -> None:
             if parts is not None:
                 parts.close()
             if not args.keep:
-                with psycopg.connect(base, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+                drop_schema(base, schema)
     seconds = statistics.median(timings)
     print(json.dumps({
         "benchmark": "verify: every chain and every checkpoint's Merkle root from the log (PostgreSQL)",
