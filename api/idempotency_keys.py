@@ -24,7 +24,7 @@ from domain.errors import DomainError
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 LONGEST_KEY = 200
-CONCURRENT_WAIT = 2.0  # seconds a refused duplicate waits for the winner's commit to become visible
+CONCURRENT_WAIT = 0.5  # seconds a refused twin looks for the winner's claim (committed before the refusal)
 
 
 def request_hash() -> str:

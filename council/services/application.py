@@ -136,22 +136,22 @@ class CouncilBase(Application):
             return PrincipalRevokedError("this principal was revoked, or its token replaced, during the request")
         if not isinstance(error, IntegrityError):
             raise error
-        claim = pending.guard.claim if pending else None
-        if claim is not None:
-            return KeyClaimedError(claim)  # the API answers with what the first request recorded
         details = {}
         if len(aggregates) == 1:
             latest = self.recorder.select_events(aggregates[0].id, desc=True, limit=1)
             details["current_version"] = latest[0].originator_version if latest else 0
+        claim = pending.guard.claim if pending else None
+        if claim is not None:
+            return KeyClaimedError(claim, **details)  # the API answers with the twin's outcome, if it finds one
         return VersionConflictError("another write reached this record first; reload and retry", **details)
 
 
 class KeyClaimedError(VersionConflictError):
-    """The save lost to a concurrent request with the same Idempotency-Key; the API replays that one's answer
-    (a version conflict when nothing was claimed after all)."""
+    """A save refused while the request held an Idempotency-Key: a twin with the same key may have been recorded
+    first (the API then replays its answer); otherwise it is the version conflict it says it is."""
 
-    def __init__(self, claim: Claim) -> None:
-        super().__init__("a request with this Idempotency-Key was recorded first")
+    def __init__(self, claim: Claim, **details: Any) -> None:
+        super().__init__("another write reached this record first; reload and retry", **details)
         self.claim = claim
 
 
