@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from tests.e2e.server import Answer, Client, Server, free_port  # noqa: E402
+from tests.e2e.server import Answer, Client, Server, free_port, round_windows  # noqa: E402
 from tests.pgcluster import ThrowawayCluster  # noqa: E402
 
 __all__ = ["ROOT", "Answer", "Client", "ThrowawayCluster"]
@@ -449,14 +449,7 @@ def get_until_ok(client: Client, path: str, give_up_at: float) -> Answer:
 
 
 def windows(self_assessment_closes: datetime) -> dict[str, dict[str, str]]:
-    """As tests/e2e/test_http_round.py: self-assessment open since an hour ago, explanation after it."""
-    now = datetime.now(UTC)
-    return {
-        "self_assessment": {"opens_at": (now - timedelta(hours=1)).isoformat(),
-                            "closes_at": self_assessment_closes.isoformat()},
-        "explanation": {"opens_at": self_assessment_closes.isoformat(),
-                        "closes_at": (self_assessment_closes + timedelta(hours=2)).isoformat()},
-    }
+    return round_windows(self_assessment_closes)
 
 
 def units(count: int) -> list[dict[str, Any]]:

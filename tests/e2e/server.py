@@ -12,11 +12,24 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0  # seconds gunicorn may take to answer /api/v1/health
+
+
+def round_windows(self_assessment_closes: datetime) -> dict[str, dict[str, str]]:
+    """Windows of a round opened on the real clock: self-assessment open since an hour ago until the given close,
+    the explanation window from that close for two hours."""
+    now = datetime.now(UTC)
+    return {
+        "self_assessment": {"opens_at": (now - timedelta(hours=1)).isoformat(),
+                            "closes_at": self_assessment_closes.isoformat()},
+        "explanation": {"opens_at": self_assessment_closes.isoformat(),
+                        "closes_at": (self_assessment_closes + timedelta(hours=2)).isoformat()},
+    }
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from council import bootstrap
 from council.infra import ddl
-from tests.e2e.server import Answer, Client, Server
+from tests.e2e.server import Answer, Client, Server, round_windows
 
 D = Decimal
 PROBLEM = "application/problem+json"
@@ -133,13 +133,7 @@ def on_grid(value: Decimal, step: Decimal) -> Decimal:
 
 
 def windows(self_assessment_closes: datetime) -> dict[str, dict[str, str]]:
-    now = datetime.now(UTC)
-    return {
-        "self_assessment": {"opens_at": (now - timedelta(hours=1)).isoformat(),
-                            "closes_at": self_assessment_closes.isoformat()},
-        "explanation": {"opens_at": self_assessment_closes.isoformat(),
-                        "closes_at": (now + timedelta(hours=2)).isoformat()},
-    }
+    return round_windows(self_assessment_closes)
 
 
 def document(score: dict[str, Any]) -> dict[str, Any]:
