@@ -40,8 +40,7 @@ class Checkpoints(MethodView):
         """Sign a checkpoint now over the whole log (the ledger view, caught up) and record it in the log."""
         who = actor()
         who.require_role(Role.SECRETARIAT, Role.ADMIN)
-        leaves = [leaf for _, leaf in read_models().leaves()]
-        head, receipt = council().sign_checkpoint(who, leaves)
+        head, receipt = council().sign_checkpoint(who, read_models().leaves())
         return {**head, "version": receipt.version}
 
 

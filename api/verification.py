@@ -20,10 +20,11 @@ class Verify(MethodView):
     @blp.arguments(VerifyQuerySchema, location="query")
     @blp.response(200, VerificationSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Every stream's chain and seals and every checkpoint; the evidence files re-hashed (all, or `sample` of
+        them); with `views=true`, the read views against a fresh fold of the log."""
         actor().require_role(Role.INSPECTOR, Role.SECRETARIAT, Role.ADMIN)
-        """Every stream's chain and every checkpoint; the evidence files re-hashed (all, or `sample` of them);
-        with `views=true`, the read views against a fresh fold of the log."""
-        return council().verify(query.get("round"), query.get("sample"), read_models() if query["views"] else None)
+        return council().verify(query.get("round"), query.get("sample"), read_models() if query["views"] else None,
+                                witness=read_models())
 
 
 @blp.route("/receipts/verify")

@@ -6,7 +6,7 @@ expected and found). The definitions it reproduces (docs/decisions/0008, 0010 an
 
 - event hash: sha256 of the UTF-8 JSON (keys sorted, no whitespace, ensure_ascii off) of
   ``[stream, version, topic, timestamp ISO, payload, prev_hash]``; the payload is the stored state without
-  ``timestamp``, ``prev_hash`` and ``hash``, transcoded values reduced (``{"_type_", "_data_"}`` to its data,
+  ``timestamp``, ``prev_hash``, ``hash`` and ``seal``, transcoded values reduced (``{"_type_", "_data_"}`` to its data,
   a ``uuid_hex`` to the UUID with hyphens);
 - chain: version 1 links to 64 zeros, every later version to the hash of the one before;
 - Merkle tree: RFC 9162, leaf ``SHA-256(0x00 || entry)``, node ``SHA-256(0x01 || left || right)``, the entry being
@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = "par-council round archive v1"
 GENESIS = "0" * 64
-BASE_FIELDS = ("timestamp", "prev_hash", "hash")
+BASE_FIELDS = ("timestamp", "prev_hash", "hash", "seal")  # the seal is the server's HMAC: not checkable offline
 CHECKPOINT_PURPOSE = "par-council checkpoint v1"
 CHECKPOINT_TOPIC = "par:ledger:checkpoint-signed"
 MEMBERS = ("manifest.json", "events.jsonl", "leaves.jsonl", "checkpoints.json", "public-keys.json", "criteria.json",

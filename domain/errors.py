@@ -193,3 +193,11 @@ class InvalidQueryError(DomainError):
 class NoSigningKeyError(DomainError):
     type = "no-signing-key"
     status = 409
+
+
+class UnsoundLogError(DomainError):
+    """A checkpoint is not signed over a log holding an event whose hash or seal does not hold: signing it would
+    vouch for an event the council's services did not write."""
+
+    type = "unsound-log"
+    status = 409

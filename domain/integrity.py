@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 GENESIS = "0" * 64
-BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "prev_hash", "hash"})
+# `seal` is the server's HMAC over (stream, version, hash), added when the event is stored (council/infra/keyring.py)
+BASE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "prev_hash", "hash", "seal"})
 
 
 def canonical(value: Any) -> Any:
@@ -42,6 +43,37 @@ def event_hash(
 ) -> str:
     """sha256 over the canonical JSON of (stream, version, type, time, payload, prev_hash)."""
     document = [str(stream), version, topic, time.isoformat(), canonical(payload), prev_hash]
+    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def plain(value: Any) -> Any:
+    """A stored (transcoded) JSON value as `canonical` sees the domain value it decodes to: `{"_type_", "_data_"}`
+    reduced to its data, a `uuid_hex` to the UUID with hyphens (council/archive_verifier.py does the same)."""
+    if type(value) is dict:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
+            if value["_type_"] == "uuid_hex":
+                return str(UUID(hex=value["_data_"]))
+            return plain(value["_data_"])
+        return {k: plain(v) for k, v in value.items()}
+    if type(value) is list:
+        return [plain(v) for v in value]
+    return value
+
+
+STORED_ONLY = BASE_FIELDS | {"class_version"}
+
+
+def stored_hash(stream: UUID | str, version: int, topic: str, state: Mapping[str, Any]) -> str | None:
+    """The hash of an event computed from its stored JSON state, without decoding it to a domain object; None when
+    the state lacks what a hash covers. Equal to `recompute` of the decoded event for every event the council
+    stores; where it is not, callers decode the event and use `recompute`."""
+    try:
+        time, prev_hash = plain(state["timestamp"]), state["prev_hash"]
+    except (KeyError, TypeError):
+        return None
+    payload = {k: plain(v) for k, v in state.items() if k not in STORED_ONLY}
+    document = [str(stream), version, topic, time, payload, prev_hash]
     encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 

@@ -81,7 +81,8 @@ class Fold:
         self.at = position
         kind = event_type(event)
         rows.audit.append(audit_row(position, event, aggregate, points_before, kind))
-        rows.ledger.append(LedgerRow(position, event_leaf(position, event).hex()))
+        rows.ledger.append(LedgerRow(position, str(stream), version, event.hash,  # type: ignore[attr-defined]
+                                     event_leaf(position, event).hex()))
         if isinstance(aggregate, Score):
             rows.latest[(aggregate.round_key, aggregate.unit, aggregate.leaf)] = (aggregate, event)
             if kind == "explanation-filed" or kind in DECISIONS:

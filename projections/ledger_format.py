@@ -13,6 +13,7 @@ bytes and of a checkpoint's signed message. Standard library only, so an outside
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -35,6 +36,14 @@ def entry(position: int, stream: str, version: int, event_hash: str) -> bytes:
 def event_leaf(position: int, event: Any) -> bytes:
     """The leaf hash of a domain event recorded at `position`."""
     return leaf_hash(entry(position, str(event.originator_id), event.originator_version, event.hash))
+
+
+def fast_leaf(position: int, stream: object, version: int, event_hash: str) -> bytes:
+    """`event_leaf` for an event hash the caller computed itself (64 lower-case hex digits, so nothing in the entry
+    needs escaping): the same bytes, formatted directly (verify computes one per event of the log)."""
+    text = (f'{{"hash":"{event_hash}","position":{int(position)},"stream":"{str(stream).lower()}",'
+            f'"version":{int(version)}}}')
+    return hashlib.sha256(b"\x00" + text.encode("ascii")).digest()
 
 
 def checkpoint_message(tree_size: int, root: str, signed_at: str, key_id: str) -> bytes:

@@ -18,6 +18,7 @@ from domain import results
 from domain.errors import DomainError, InvalidQueryError, NotFoundError
 from domain.framework import Framework
 from domain.values import Actor, Role, Unit
+from projections.rows import LedgerRow
 from projections.runner import EventLog, Runner, view_on
 from projections.tables import CouncilView
 
@@ -144,6 +145,12 @@ class ReadModels:
         (rows,) = self._read(min_position, (
             f"SELECT * FROM {{disputes}} WHERE {' AND '.join(where)} ORDER BY unit, leaf, explanation_id", params))
         return [dict(row) for row in rows]
+
+    def ledger_entries(self, size: int) -> list[LedgerRow]:
+        """The first `size` rows of the ledger view as they stand (not caught up first): the witness `verify` holds
+        against a checkpoint the log no longer matches, to name the event that was lost or moved."""
+        (rows,) = self._read(None, (f"SELECT * FROM {{ledger}} ORDER BY position LIMIT {int(size)}", []))
+        return [LedgerRow(*(row[name] for name in LedgerRow._fields)) for row in rows]
 
     def leaves(self, min_position: int | None = None) -> list[tuple[int, bytes]]:
         """(position, Merkle leaf hash) of every event of the log, in position order, from the ledger view caught

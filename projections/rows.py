@@ -99,9 +99,13 @@ class AuditRow(NamedTuple):
 
 
 class LedgerRow(NamedTuple):
-    """The Merkle leaf hash (hex) of the event at `position` (projections/ledger_format.py defines its entry bytes)."""
+    """The Merkle leaf hash (hex) of the event at `position`, with the entry it hashes (projections/ledger_format.py):
+    once a signed checkpoint's root is recomputed from these rows, they say which event the log lost or changed."""
 
     position: int
+    stream: str
+    version: int
+    hash: str
     leaf: str
 
 

@@ -22,7 +22,7 @@ from projections.rows import FILING_COLUMNS, AuditRow, DisputeRow, LedgerRow, Ro
 COPY_FROM = 50  # audit rows from which PostgreSQL gets them by COPY rather than INSERTs
 # The views' schema: part of every table name, the tracking name and the registry key, so a change of columns
 # gets fresh tables filled from the log (by `council db init`, or by the first read) instead of failing on old ones.
-SCHEMA = "v2"
+SCHEMA = "v3"
 TABLES: dict[str, type[tuple[Any, ...]]] = {"rounds": RoundRow, "scores": ScoreRow, "disputes": DisputeRow,
                                              "audit": AuditRow, "ledger": LedgerRow}
 NAMES = tuple(TABLES)
@@ -173,7 +173,8 @@ class CouncilView:
             if rows.audit:
                 self._insert_audit(curs, rows.audit)
             if rows.ledger:
-                curs.executemany(self._sql(f"INSERT INTO {self.table('ledger')} VALUES (%s, %s)"), rows.ledger)
+                marks = ", ".join(["%s"] * len(LedgerRow._fields))
+                curs.executemany(self._sql(f"INSERT INTO {self.table('ledger')} VALUES ({marks})"), rows.ledger)
             if start is not None:  # after the writes: on SQLite a transaction that reads first cannot wait to write
                 self._require_position(curs, start)
             self._insert_tracking(curs, Tracking(self.tracking_name, tracking.notification_id))  # type: ignore

@@ -12,8 +12,7 @@ from council.cli.runtime import components
 def checkpoints_sign(args: argparse.Namespace) -> int:
     """Catch the ledger view up, sign the tree head over every event of the log, record it in the log."""
     with components(args.settings) as parts:
-        leaves = [leaf for _, leaf in parts.read_models.leaves()]
-        head, receipt = parts.council.sign_checkpoint(operator(), leaves)
+        head, receipt = parts.council.sign_checkpoint(operator(), parts.read_models.leaves())
     print(_line({**head, "version": receipt.version}))
     print(f"recorded at position {receipt.notification_id} of the log")
     return 0

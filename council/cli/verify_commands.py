@@ -14,7 +14,8 @@ def verify(args: argparse.Namespace) -> int:
     if args.sample is not None and args.sample < 1:
         raise UsageError(f"--sample {args.sample}: sample at least one evidence file")
     with components(args.settings) as parts:
-        report = parts.council.verify(args.round, args.sample, parts.read_models if args.views else None)
+        report = parts.council.verify(args.round, args.sample, parts.read_models if args.views else None,
+                                      witness=parts.read_models)
     print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     return 0 if report["valid"] else 1
 

@@ -1,7 +1,13 @@
 """The signing keys (Ed25519): the current private key in a PEM file of mode 0600 (or in COUNCIL_SIGNING_KEY), never
 in the database; every public key the council ever signed with, current and retired, in `public-keys.json` beside
 the key file, so a receipt signed before a rotation still verifies. Also the one definition of the bytes a receipt's
-signature covers (`receipt_message`, docs/decisions/0008)."""
+signature covers (`receipt_message`, docs/decisions/0008).
+
+Each event is also sealed when it is stored: an HMAC-SHA256 over its stream, version and hash under a secret derived
+from the signing key (`seal_message`, docs/decisions/0011). Seals are checked by the server (verify, authentication,
+before a checkpoint is signed), so an event INSERTed by someone who can write to the database but does not hold the
+key is named, even when its hash was computed correctly. The secrets of retired keys stay in `seal-keys.json`
+(mode 0600) beside the key file."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -19,13 +26,16 @@ from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from council.infra.settings import ConfigError
 
 ALGORITHM = "Ed25519"
 REGISTRY = "public-keys.json"
+SEAL_REGISTRY = "seal-keys.json"
+SEAL_PURPOSE = "par-council seal v1"
 RECEIPT_PURPOSE = "par-council receipt v1"
 # The receipt fields a signature covers, besides `purpose` and `key_id` (the signature itself is not covered).
 RECEIPT_FIELDS = ("stream", "version", "type", "event_hash", "recorded_at", "notification_id", "request_id")
@@ -66,6 +76,19 @@ def receipt_message(receipt: Mapping[str, Any], key: str) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def seal_message(stream: UUID | str, version: int, event_hash: str) -> bytes:
+    """The bytes an event's seal covers: the purpose, the stream (a lower-case UUID), the version and the event's
+    hash, one per line. The hash already covers the event's type, time, payload and link to the one before."""
+    return f"{SEAL_PURPOSE}\n{UUID(str(stream))}\n{int(version)}\n{event_hash}".encode("ascii")
+
+
+def seal_secret(private: Ed25519PrivateKey) -> bytes:
+    """The HMAC secret of a signing key: HKDF-SHA256 of its raw private bytes (no salt, info = the purpose)."""
+    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_PURPOSE.encode()).derive(raw)
+
+
 @dataclass(frozen=True)
 class PublicKey:
     key_id: str
@@ -99,11 +122,13 @@ class Keyring:
     def __init__(self, key_file: Path, pem: str | None = None) -> None:
         self.key_file = key_file
         self.registry = key_file.parent / REGISTRY
+        self.seal_registry = key_file.parent / SEAL_REGISTRY
         self._pem = pem  # COUNCIL_SIGNING_KEY: the key itself, from the environment
         self._stamp: tuple[int, int] | None = None
         self._private: Ed25519PrivateKey | None = None
         self._current: str | None = None
         self._keys: dict[str, PublicKey] = {}
+        self._secrets: dict[str, bytes] = {}  # key id -> seal secret, the current and the retired ones
         self.refresh(force=True)
 
     # -- reading
@@ -131,13 +156,16 @@ class Keyring:
             return
         private = self._load_private()
         keys = _read_registry(self.registry)
+        secrets = _read_secrets(self.seal_registry)
         current = None
         if private is not None:
             raw = _raw(private.public_key())
             current = key_id(raw)
             if current not in keys:  # a key from the environment that `keys init` has not registered yet
                 keys[current] = PublicKey(current, raw, None)
-        self._private, self._current, self._keys, self._stamp = private, current, keys, stamp
+            secrets[current] = seal_secret(private)
+        self._private, self._current, self._keys, self._secrets = private, current, keys, secrets
+        self._stamp = stamp
 
     def _load_private(self) -> Ed25519PrivateKey | None:
         if self._pem:
@@ -195,6 +223,31 @@ class Keyring:
             return str(error)
         return self.check(str(kid), message, str(signature))
 
+    def seal(self, stream: UUID | str, version: int, event_hash: str) -> str | None:
+        """`<key id>:<HMAC-SHA256 hex>` of an event by the current key's seal secret; None while there is no key."""
+        self.refresh()
+        kid = self._current
+        secret = None if kid is None else self._secrets.get(kid)
+        if kid is None or secret is None:
+            return None
+        return f"{kid}:{hmac.digest(secret, seal_message(stream, version, event_hash), 'sha256').hex()}"
+
+    def seal_problem(self, stream: UUID | str, version: int, event_hash: str, seal: str | None) -> str | None:
+        """None when `seal` is the council's seal of that event; otherwise what is wrong with it."""
+        if not seal:
+            return "the event carries no seal: it was not written by the council's services"
+        kid, _, mac = str(seal).partition(":")
+        secret = self._secrets.get(kid)
+        if secret is None:
+            self.refresh(force=True)
+            secret = self._secrets.get(kid)
+            if secret is None:
+                return f"the event is sealed with key {kid}, whose seal secret the council does not hold"
+        expected = hmac.digest(secret, seal_message(stream, version, event_hash), "sha256").hex()
+        if not hmac.compare_digest(expected, mac):
+            return f"the event's seal does not match its stream, version and hash under key {kid}"
+        return None
+
     def current_id(self) -> str | None:
         self.refresh()
         return self._current
@@ -211,6 +264,8 @@ class Keyring:
         assert self._current is not None
         if self._keys[self._current].valid_from is None:
             self._register(self._current, now)
+        elif self._current not in _read_secrets(self.seal_registry):  # registered before events were sealed
+            self._keep_secrets(self._secrets)
         return self._keys[self._current], created
 
     def rotate(self, now: datetime) -> tuple[PublicKey, PublicKey | None]:
@@ -218,19 +273,26 @@ class Keyring:
         if self._pem:
             raise KeyringError("the signing key comes from COUNCIL_SIGNING_KEY: put the new key there (run "
                                "`council keys init` with it to register it); the old one is retired then")
-        old = self.current
+        old, kept = self.current, dict(self._secrets)  # the old key's seal secret outlives its private key
         _write_private(self.key_file, Ed25519PrivateKey.generate(), replace_existing=True)
         self.refresh(force=True)
         assert self._current is not None
-        self._register(self._current, now)
+        self._register(self._current, now, kept)
         return self._keys[self._current], old
 
-    def _register(self, kid: str, now: datetime) -> None:
+    def _keep_secrets(self, secrets: Mapping[str, bytes]) -> None:
+        """Add `secrets` to the seal registry (mode 0600), keeping every secret already there."""
+        merged = {**secrets, **_read_secrets(self.seal_registry)}
+        _atomic_write(self.seal_registry, (json.dumps({k: v.hex() for k, v in merged.items()}, indent=2) + "\n")
+                      .encode(), 0o600)
+
+    def _register(self, kid: str, now: datetime, kept: Mapping[str, bytes] | None = None) -> None:
         """Record `kid` as current from `now`, retiring any other key still marked current."""
         keys = {k: (replace(v, valid_until=now) if v.valid_until is None and k != kid else v)
                 for k, v in _read_registry(self.registry).items()}
         keys[kid] = replace(self._keys[kid], valid_from=now, valid_until=None)
         rows = [key.as_json() for key in keys.values()]
+        self._keep_secrets({**(kept or {}), kid: self._secrets[kid]})
         _atomic_write(self.registry, (json.dumps({"keys": rows}, indent=2) + "\n").encode(), 0o644)
         self.refresh(force=True)
 
@@ -274,6 +336,18 @@ def _read_registry(path: Path) -> dict[str, PublicKey]:
         raise KeyringError(f"{path} is not a key registry: {error}") from None
     keys = [PublicKey.from_json(row) for row in rows]
     return {key.key_id: key for key in keys}
+
+
+def _read_secrets(path: Path) -> dict[str, bytes]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {str(kid): bytes.fromhex(secret) for kid, secret in rows.items()}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, AttributeError, TypeError) as error:
+        raise KeyringError(f"{path} is not a seal key registry: {error}") from None
+    except OSError as error:
+        raise KeyringError(f"cannot read the seal keys {path}: {error.strerror}") from None
 
 
 def _write_private(path: Path, key: Ed25519PrivateKey, replace_existing: bool = False) -> None:

@@ -1,12 +1,14 @@
-"""How the domain's value types are stored inside events (JSON, via eventsourcing's transcoder)."""
+"""How events are stored: the domain's value types inside them (JSON, via eventsourcing's transcoder), and each
+event's seal, added as it is stored (docs/decisions/0011)."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 from typing import Any
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder, Transcoding
 
+from council.infra.keyring import Keyring
 from domain.values import Actor, Document, Unit, Window
 
 
@@ -46,3 +48,21 @@ def register(transcoder: JSONTranscoder) -> None:
     transcoder.register(ActorAsDict())
     for cls, name in ((Document, "document"), (Unit, "unit"), (Window, "window")):
         transcoder.register(DataclassAsDict(cls, name))
+
+
+class SealingMapper(Mapper):  # type: ignore[type-arg]
+    """The library's mapper, sealing each event with the current key as it is stored (the seal is left out of the
+    event's hash: domain.integrity.BASE_FIELDS). Without a key (before `council keys init`) events go unsealed,
+    and `verify` names them."""
+
+    def __init__(self, transcoder: Transcoder, keyring: Keyring | None) -> None:
+        super().__init__(transcoder)
+        self.keyring = keyring
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        state = vars(domain_event)
+        if self.keyring is not None and "hash" in state and "seal" not in state:
+            seal = self.keyring.seal(domain_event.originator_id, domain_event.originator_version, state["hash"])
+            if seal is not None:
+                object.__setattr__(domain_event, "seal", seal)
+        return super().to_stored_event(domain_event)

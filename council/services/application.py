@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, InternalError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, InternalError, JSONTranscoder, Mapper
 
 from council.infra import transcodings
 from council.infra.blobs import BlobStore
@@ -23,6 +23,7 @@ from domain.blob import Blob
 from domain.dossier import Dossier
 from domain.errors import NotFoundError, PrincipalRevokedError, VersionConflictError
 from domain.ids import dossier_id, round_id, score_id
+from domain.integrity import GENESIS, link_problem
 from domain.round import Round
 from domain.score import Score
 from domain.values import Actor, Context, ScoreAddress
@@ -56,9 +57,29 @@ class CouncilBase(Application):
         self.keyring = keyring  # checks receipts' signatures; None only where no receipt is checked (db init)
         super().__init__(dict(env))
 
+    def construct_mapper(self) -> Mapper:  # type: ignore[type-arg]
+        return transcodings.SealingMapper(self.construct_transcoder(), self.keyring)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcodings.register(transcoder)
+
+    def seal_problem(self, event: Any) -> str | None:
+        """Why an event's seal is not the council's (docs/decisions/0011), or None when it is."""
+        if self.keyring is None:
+            return "no keyring to check the event's seal with"
+        return self.keyring.seal_problem(event.originator_id, event.originator_version, event.hash,
+                                         getattr(event, "seal", None))
+
+    def first_unsound(self, events: Iterable[Any]) -> tuple[Any, str] | None:
+        """The first event of one stream whose link, hash or seal does not hold, with why; None when all hold."""
+        expected_prev = GENESIS
+        for event in events:
+            problem = link_problem(event, expected_prev) or self.seal_problem(event)
+            if problem:
+                return event, problem
+            expected_prev = event.hash
+        return None
 
     def context(self, actor: Actor) -> Context:
         """Who acts, now (UTC whatever the clock's zone), under the request in progress."""

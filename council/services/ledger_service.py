@@ -3,13 +3,18 @@ verifier recomputes from the events (docs/decisions/0010-ledger.md)."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from eventsourcing.utils import resolve_topic
+
 from council.infra.keyring import rfc3339
 from council.services.application import CouncilBase, Receipt
-from domain.errors import NoSigningKeyError, NotFoundError
+from domain.errors import NoSigningKeyError, NotFoundError, UnsoundLogError
 from domain.ids import ledger_id
+from domain.integrity import recompute, stored_hash
 from domain.ledger import Ledger, checkpoint_of
 from domain.values import Actor, Role
 from projections.ledger_format import checkpoint_message, event_leaf
@@ -19,12 +24,17 @@ PAGE = 1000
 
 
 class LedgerServices(CouncilBase):
-    def sign_checkpoint(self, actor: Actor, leaves: Sequence[bytes]) -> tuple[dict[str, Any], Receipt]:
-        """Sign the tree head over `leaves` (the first len(leaves) events of the log, in position order: the ledger
-        view, caught up by the caller) with the current key, and record it in the log."""
+    def sign_checkpoint(self, actor: Actor, entries: Sequence[tuple[int, bytes]]) -> tuple[dict[str, Any], Receipt]:
+        """Sign the tree head over the leaves of `entries` ((position, leaf hash) of the first len(entries) events of
+        the log, in position order: the ledger view, caught up by the caller) with the current key, and record it
+        in the log. Refused (UnsoundLogError) while an event after the previous checkpoint lacks its hash or seal."""
         if self.keyring is None:
             raise NoSigningKeyError("no keyring: checkpoints cannot be signed")
         actor.require_role(Role.SECRETARIAT, Role.ADMIN, Role.SYSTEM)
+        previous = self.checkpoints()
+        covered = previous[-1]["tree_size"] if previous else 0
+        self._require_sound(entries[covered - 1][0] + 1 if 0 < covered <= len(entries) else 1)
+        leaves = [leaf for _, leaf in entries]
         ctx = self.context(actor)
         signed_at = rfc3339(ctx.now)
         size, digest = len(leaves), root(leaves).hex()
@@ -44,6 +54,27 @@ class LedgerServices(CouncilBase):
         ledger.record(head, ctx)
         receipt = self._save(ledger)[-1]
         return {**head, "position": receipt.notification_id}, receipt
+
+    def _require_sound(self, start: int) -> None:
+        """Refuse (UnsoundLogError, naming it) when an event from position `start` on does not carry its own hash
+        and the council's seal: a checkpoint vouches that every event it covers was written by the services."""
+        assert self.keyring is not None
+        while page := self.recorder.select_notifications(start=start, limit=PAGE):
+            for notification in page:
+                state = json.loads(notification.state)
+                stream, version = notification.originator_id, notification.originator_version
+                digest = state.get("hash")
+                if stored_hash(stream, version, topic_of(notification.topic), state) != digest:
+                    event = self.mapper.to_domain_event(notification)
+                    problem = None if recompute(event) == digest else "its hash does not match its content"
+                else:
+                    problem = None
+                problem = problem or self.keyring.seal_problem(stream, version, str(digest), state.get("seal"))
+                if problem is not None:
+                    raise UnsoundLogError(f"not signing: the event at position {notification.id} (stream {stream}, "
+                                          f"version {version}) does not hold: {problem}; run `council verify`",
+                                          position=notification.id, stream=str(stream), version=version)
+            start = page[-1].id + 1
 
     def checkpoints(self) -> list[dict[str, Any]]:
         """Every recorded checkpoint, oldest first, with the position of its event in the log."""
@@ -75,3 +106,9 @@ class LedgerServices(CouncilBase):
             if len(page) < PAGE:
                 return
             start = page[-1].id + 1
+
+
+@functools.lru_cache(maxsize=512)
+def topic_of(stored: str) -> str:
+    """The event type's own TOPIC (what its hash covers) for the library's stored topic (the class's path)."""
+    return str(getattr(resolve_topic(stored), "TOPIC", stored))

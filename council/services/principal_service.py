@@ -15,7 +15,6 @@ from council.services.application import CouncilBase, Receipt
 from domain.base import ChainedAggregate
 from domain.errors import AlreadyExistsError
 from domain.ids import principal_id, token_id
-from domain.integrity import first_broken
 from domain.principal import Principal, TokenIndex
 from domain.values import Actor
 
@@ -98,7 +97,7 @@ class PrincipalServices(CouncilBase):
         key = (aggregate.id, aggregate.version, aggregate.last_hash)
         verdict = checked.get(key)
         if verdict is None:
-            verdict = first_broken(self.events.get(aggregate.id, lte=aggregate.version)) is None
+            verdict = self.first_unsound(self.events.get(aggregate.id, lte=aggregate.version)) is None
             if len(checked) >= CHECKED_MOST:
                 checked.clear()
             checked[key] = verdict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ from domain.base import event_type, reason_of
 from domain.errors import InvalidQueryError, NotFoundError
 from domain.framework import Framework
 from domain.ids import score_id
-from domain.integrity import canonical, first_broken, payload_of
+from domain.integrity import canonical, payload_of
 from domain.score import Score
 from domain.values import Actor, ScoreAddress
 
@@ -36,7 +37,7 @@ class ScoreQueries(CouncilBase):
         if as_of is not None and as_of.tzinfo is None:
             raise InvalidQueryError("as_of needs a time zone (e.g. 2025-03-10T09:00:00+07:00)")
         events = self._events(at)
-        broken = _first_break(events)
+        broken = _first_break(events, self.first_unsound)
         score: Score | None = None
         entries = []
         for event in events:
@@ -69,14 +70,15 @@ class ScoreQueries(CouncilBase):
         return events
 
 
-def _first_break(events: list[Any]) -> dict[str, Any] | None:
+def _first_break(events: list[Any],
+                 first_unsound: Callable[[list[Any]], tuple[Any, str] | None]) -> dict[str, Any] | None:
     """The first version at which the stream stops being its own record: a missing version (an event deleted),
-    or an event whose link or hash does not match."""
+    or an event whose link, hash or seal does not match."""
     for expected, event in enumerate(events, start=1):
         if event.originator_version != expected:
             return {"version": expected, "reason": f"version {expected} is missing from the log "
                                                    f"(the next stored is {event.originator_version})"}
-    found = first_broken(events)
+    found = first_unsound(events)
     if found is None:
         return None
     return {"version": found[0].originator_version, "reason": found[1]}

@@ -3,76 +3,70 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from council.infra.keyring import rfc3339
-from council.services.ledger_service import LedgerServices
+from council.services.ledger_service import LedgerServices, topic_of
 from domain.base import event_type
 from domain.blob import Blob
 from domain.errors import NotFoundError
-from domain.integrity import GENESIS, first_broken, link_problem
+from domain.integrity import GENESIS, link_problem, stored_hash
 from domain.ledger import Ledger
-from projections.ledger_format import checkpoint_message, event_leaf
-from projections.merkle import Tree, verify_consistency, verify_inclusion
+from projections.ledger_format import checkpoint_message, entry, event_leaf, fast_leaf
+from projections.merkle import Tree, leaf_hash, verify_consistency, verify_inclusion
 from projections.tables import KEYS, NAMES, TABLES
 
 if TYPE_CHECKING:
     from projections.read_models import ReadModels
 
 PAGE = 1000
+CHECKPOINT_TOPIC = Ledger.CheckpointSigned.TOPIC
 HASH_CHUNK = 1024 * 1024
 VIEW_ATTEMPTS = 3  # fresh folds tried when the log moves between catching the views up and folding it afresh
 
 
 class VerificationServices(LedgerServices):
-    def verify(self, round_key: str | None = None, sample: int | None = None,
-               views: ReadModels | None = None) -> dict[str, Any]:
-        """The log's chains and checkpoints (`verify_log`), the evidence files re-hashed against their names (all,
-        or a random `sample` of them), and, given the read models, their views against a fresh fold of the log.
-        `valid` holds only when all of them do; each part names its first problem."""
-        report = self.verify_log(round_key)
+    def verify(self, round_key: str | None = None, sample: int | None = None, views: ReadModels | None = None,
+               witness: ReadModels | None = None) -> dict[str, Any]:
+        """The log's chains, seals and checkpoints (`verify_log`, naming with the `witness`'s ledger view the event
+        a failing checkpoint lost), the evidence files re-hashed against their names (all, or a random `sample` of
+        them), and, given `views`, the read views against a fresh fold of the log. `valid` holds only when all of
+        them do; each part names its first problem."""
+        report = self.verify_log(round_key, witness)
         report["evidence"] = self.verify_evidence(sample)
         report["views"] = None if views is None else verify_views(views)
         report["valid"] = bool(report["valid"] and report["evidence"]["first_problem"] is None
                                and (views is None or report["views"]["first_problem"] is None))
         return report
 
-    def verify_log(self, round_key: str | None = None) -> dict[str, Any]:
-        """Walk the whole notification log once; name the first event whose link or hash does not match, then the
-        first recorded checkpoint whose signature, Merkle root (recomputed from the log's events) or consistency
-        with the checkpoint before it does not hold."""
-        last_hash: dict[UUID, str] = {}
-        stream_round: dict[UUID, str | None] = {}
-        tree = Tree()
-        heads: list[tuple[int, Any]] = []
-        checked, start = 0, 1
+    def verify_log(self, round_key: str | None = None, witness: ReadModels | None = None) -> dict[str, Any]:
+        """Walk the whole notification log once; name the first event whose link, hash or seal does not hold, then
+        the first recorded checkpoint whose signature, Merkle root (recomputed from the log's events) or
+        consistency with the checkpoint before it does not hold.
+
+        Hashes are recomputed from the stored JSON (`stored_hash`, no domain objects); an event whose stored form
+        does not give its hash that way is decoded and checked the exact way (`link_problem`) before it is named,
+        so the fast path never names an intact event."""
+        walk = _Walk(self, round_key)
+        start = 1
         while True:
             page = self.recorder.select_notifications(start=start, limit=PAGE)
             for notification in page:
-                event = self.mapper.to_domain_event(notification)
-                tree.append(event_leaf(notification.id, event))
-                if isinstance(event, Ledger.CheckpointSigned):
-                    heads.append((notification.id, event))
-                stream = event.originator_id
-                if event.originator_version == 1:
-                    data = event.__dict__
-                    stream_round[stream] = data.get("round_key") or data.get("key")
-                if round_key is not None and stream_round.get(stream) != round_key:
-                    continue
-                checked += 1
-                problem = link_problem(event, last_hash.get(stream, GENESIS))
-                if problem:
-                    return _report(checked, len(last_hash) + 1, notification.id, event, problem)
-                last_hash[stream] = event.hash  # type: ignore[attr-defined]
-            if len(page) < PAGE:
-                report = _report(checked, len(last_hash), None, None, None)
-                report["checkpoints_checked"] = len(heads)
-                broken = self._checkpoint_problem(tree, heads)
+                broken = walk.take(notification)
                 if broken is not None:
-                    report["valid"], report["first_broken"] = False, broken
+                    return broken
+            if len(page) < PAGE:
+                report = _report(walk.checked, len(walk.last_hash), None, None, None)
+                report["checkpoints_checked"] = len(walk.heads)
+                problem = self._checkpoint_problem(walk, witness)
+                if problem is not None:
+                    report["valid"], report["first_broken"] = False, problem
                 return report
             start = page[-1].id + 1
 
@@ -110,15 +104,59 @@ class VerificationServices(LedgerServices):
                     "reason": f"the stored bytes hash to {found}, not to the sha256 they are served under"}
         return None
 
-    def _checkpoint_problem(self, tree: Tree, heads: list[tuple[int, Any]]) -> dict[str, Any] | None:
-        """The first recorded checkpoint that does not hold against the log as it is now."""
+    def _checkpoint_problem(self, walk: _Walk, witness: ReadModels | None) -> dict[str, Any] | None:
+        """The first recorded checkpoint that does not hold against the log as it is now; where the ledger view
+        still reproduces that checkpoint's signed root, it names the first event the log lost, moved or changed."""
         previous: Any = None
-        for position, head in heads:
-            problem = self._head_problem(tree, head, previous)
+        for position, head in walk.heads:
+            problem = self._head_problem(walk.tree, head, previous)
             if problem is not None:
-                return {"position": position, "stream": str(head.originator_id), "version": head.originator_version,
-                        "type": event_type(head), "checkpoint": head.tree_size, "reason": problem}
+                found = {"position": position, "stream": str(head.originator_id), "version": head.originator_version,
+                         "type": event_type(head), "checkpoint": head.tree_size, "reason": problem}
+                named = None if witness is None else self._witnessed(walk, head, witness)
+                if named is not None:
+                    found.update(named)
+                    found["reason"] = f"{problem}; {named['reason']}"
+                return found
             previous = head
+        return None
+
+    def _witnessed(self, walk: _Walk, head: Any, witness: ReadModels) -> dict[str, Any] | None:
+        """The event the signed tree of `head` has where the log now differs, read from the ledger view, but only
+        when the view's rows recompute to the signed root (then the signature vouches for them); None otherwise."""
+        rows = witness.ledger_entries(head.tree_size)
+        leaves = [leaf_hash(entry(row.position, row.stream, row.version, row.hash)) for row in rows]
+        if len(rows) != head.tree_size or any(leaf.hex() != row.leaf for leaf, row in zip(leaves, rows, strict=True)) \
+                or Tree(leaves).root().hex() != head.root:
+            return None
+        for index, (row, leaf) in enumerate(zip(rows, leaves, strict=True)):
+            if index < len(walk.tree) and walk.tree.leaf(index) == leaf:
+                continue
+            signed = f"{row.stream} version {row.version} at position {row.position}"
+            now = self._where_now(UUID(row.stream), int(row.version))
+            if now is None:
+                fate = "is no longer in the log"
+            elif now[0] != row.position:
+                fate = f"is now at position {now[0]}"
+            else:
+                fate = f"now has hash {now[1]}, not {row.hash}"
+            return {"position": int(row.position), "stream": row.stream, "version": int(row.version),
+                    "type": None if now is None else now[2],
+                    "reason": f"the signed tree has {signed} as leaf {index}, which {fate}"}
+        return None
+
+    def _where_now(self, stream: UUID, version: int) -> tuple[int, str, str] | None:
+        """(position, hash, type) of an event of the log now, or None when it is gone."""
+        events = list(self.events.get(stream, gt=version - 1, lte=version))
+        if not events:
+            return None
+        event = events[0]
+        start = 1
+        while page := self.recorder.select_notifications(start=start, limit=PAGE, topics=[get_topic(type(event))]):
+            for notification in page:
+                if notification.originator_id == stream and notification.originator_version == version:
+                    return notification.id, event.hash, event_type(event)  # type: ignore[attr-defined]
+            start = page[-1].id + 1
         return None
 
     def _head_problem(self, tree: Tree, head: Any, previous: Any) -> str | None:
@@ -201,7 +239,7 @@ class VerificationServices(LedgerServices):
         mismatch = self._fields_mismatch(event, receipt)
         if mismatch is not None:
             return mismatch
-        broken = first_broken(events)
+        broken = self.first_unsound(events)
         if broken is not None:
             return f"version {broken[0].originator_version}: {broken[1]}"
         return None
@@ -222,6 +260,70 @@ class VerificationServices(LedgerServices):
             if not at or at[0].originator_id != event.originator_id or \
                     at[0].originator_version != event.originator_version:
                 return f"the event is not at position {position} of the log"
+        return None
+
+
+class _Walk:
+    """One pass over the log: each event's chain, hash and seal, the Merkle tree of the whole log and the signed
+    checkpoints met on the way."""
+
+    def __init__(self, council: VerificationServices, round_key: str | None) -> None:
+        self.council, self.round_key = council, round_key
+        self.last_hash: dict[UUID, str] = {}
+        self.stream_round: dict[UUID, str | None] = {}
+        self.tree = Tree()
+        self.heads: list[tuple[int, Any]] = []
+        self.checked = 0
+        keyring = council.keyring
+        self.seal_problem = (lambda *_args: "no keyring to check the event's seal with") if keyring is None \
+            else keyring.seal_problem
+
+    def take(self, notification: Any) -> dict[str, Any] | None:
+        """Check one stored event; the report naming it when it breaks the log, else None."""
+        stream, version, position = notification.originator_id, notification.originator_version, notification.id
+        state = json.loads(notification.state)
+        topic = topic_of(notification.topic)
+        claimed = state.get("hash")
+        digest = stored_hash(stream, version, topic, state)
+        if digest is None or digest != claimed:  # decode it and check it the exact way before naming it
+            return self._decoded(notification)
+        self.tree.append(fast_leaf(position, stream, version, digest))
+        if topic == CHECKPOINT_TOPIC:
+            self.heads.append((position, self.council.mapper.to_domain_event(notification)))
+        if version == 1:
+            self.stream_round[stream] = state.get("round_key") or state.get("key")
+        if self.round_key is not None and self.stream_round.get(stream) != self.round_key:
+            return None
+        self.checked += 1
+        expected = self.last_hash.get(stream, GENESIS)
+        problem = None
+        if state.get("prev_hash") != expected:
+            problem = f"prev_hash {str(state.get('prev_hash'))[:12]}… does not link to {expected[:12]}…"
+        else:
+            problem = self.seal_problem(stream, version, digest, state.get("seal"))
+        if problem:
+            return _report(self.checked, len(self.last_hash) + 1, position,
+                           self.council.mapper.to_domain_event(notification), problem)
+        self.last_hash[stream] = digest
+        return None
+
+    def _decoded(self, notification: Any) -> dict[str, Any] | None:
+        """The slow path of `take`: the domain event, its link and hash recomputed from its fields."""
+        event = self.council.mapper.to_domain_event(notification)
+        stream = event.originator_id
+        self.tree.append(event_leaf(notification.id, event))
+        if isinstance(event, Ledger.CheckpointSigned):
+            self.heads.append((notification.id, event))
+        if event.originator_version == 1:
+            data = event.__dict__
+            self.stream_round[stream] = data.get("round_key") or data.get("key")
+        if self.round_key is not None and self.stream_round.get(stream) != self.round_key:
+            return None
+        self.checked += 1
+        problem = link_problem(event, self.last_hash.get(stream, GENESIS)) or self.council.seal_problem(event)
+        if problem:
+            return _report(self.checked, len(self.last_hash) + 1, notification.id, event, problem)
+        self.last_hash[stream] = event.hash  # type: ignore[attr-defined]
         return None
 
 

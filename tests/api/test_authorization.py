@@ -206,8 +206,8 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
     for seed in seeds.values():
         seed.version = council.score(ScoreAddress(seed.round_key, seed.unit, seed.leaf))["version"]
     if row.checkpoints:
-        sizes = [council.sign_checkpoint(SECRETARIAT, [leaf for _, _, leaf in council.log_leaves()])[0]["tree_size"]
-                 for _ in range(2)]
+        sizes = [council.sign_checkpoint(SECRETARIAT, [(p, leaf) for p, _, leaf in council.log_leaves()])[0]
+                 ["tree_size"] for _ in range(2)]
         for seed in seeds.values():
             seed.size_a, seed.size_b = (str(size) for size in sizes)
     return seeds

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from domain.ids import principal_id
 from tests.builders import stored_document
-from tests.integration.test_verify_record import FORGED_TOKEN, blob_path, forge_principal
+from tests.integration.test_verify_record import blob_path
+from tests.tampering import FORGED_TOKEN, forge_principal
 
 
 def test_verify_reports_views_and_a_replaced_evidence_file(app, callers, env):

@@ -22,7 +22,7 @@ VERIFIER = Path(archive_verifier.__file__)
 
 @pytest.fixture
 def archive(components, council, read_models, played, tmp_path) -> Path:  # noqa: F811
-    council.sign_checkpoint(SECRETARIAT, [leaf for _, leaf in read_models.leaves()])
+    council.sign_checkpoint(SECRETARIAT, read_models.leaves())
     target = tmp_path / "round.zip"
     export_round(components, played, target, with_evidence=True)
     return target

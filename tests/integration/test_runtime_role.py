@@ -127,7 +127,7 @@ def _refusals(schema: str) -> list[tuple[str, str]]:
         ("SET session_replication_role = replica", "permission denied"),
         (f"SELECT setval('{seq}', 1)", denied),
         (f"UPDATE {schema}.council_views SET generation = 7", denied),
-        (f"DROP TABLE {schema}.council_scores_v2_g1", owner),
+        (f"DROP TABLE {schema}.council_scores_v3_g1", owner),
         (f"TRUNCATE {schema}.council_request_keys", denied),
         (f"UPDATE {schema}.council_request_keys SET outcome = 'forged'", denied),
     ]
