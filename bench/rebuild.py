@@ -249,7 +249,7 @@ def writer(config: Settings, clock: SimulatedClock) -> Council:
     tuned = config.persistence_env(create_table=False) | {
         "AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n", "POSTGRES_PRE_PING": "n"}
     blobs = BlobStore(config.evidence_dir, config.evidence_max_bytes, config.evidence_types)
-    return Council(tuned, blobs=blobs, clock=clock)
+    return Council(tuned, blobs=blobs, clock=clock, keyring=bootstrap.open_keyring(config))  # sealed as served
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
-"""The cost of signed receipts on the write path: self-score writes through the Flask test client (SQLite, one
-process) with the receipt signed as it is answered, and with signing switched off; plus the signature alone.
+"""The cost of signed receipts and sealed events on the write path: self-score writes through the Flask test client
+(SQLite, one process) as served (each event sealed as it is stored, the receipt signed as it is answered), with the
+receipt's signature switched off, and with both switched off; plus the signature and the seal alone.
 Prints one JSON object. `--writes N` per run, `--runs R` alternating runs of each (the median is reported)."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ADMIN = Actor(id="cli:bench", role=Role.ADMIN)
 WINDOWS = {"self_assessment": {"opens_at": "2000-01-01T00:00:00+07:00", "closes_at": "2100-01-01T00:00:00+07:00"},
            "explanation": {"opens_at": "2100-01-02T00:00:00+07:00", "closes_at": "2100-02-01T00:00:00+07:00"}}
 SCORE = "/api/v1/rounds/2024-province/units/01/scores/{leaf}/self-assessment"
+MODES = ("signed", "unsigned", "neither")  # receipt signed and events sealed; seals only; neither
 LEAVES = ("1.1.1", "1.1.2", "2.1.1", "2.1.2", "2.1.3")
 # The HTTP layer, imported by name: mypy checks domain, council, projections and bench, not the Flask views.
 api = importlib.import_module("api")
@@ -66,16 +68,17 @@ def main() -> None:
             "units": [{"code": "01", "name": "Hà Nội"}]})
         assert answer.status_code == 201, answer.json
         headers = {"Authorization": f"Bearer {officer}"}
-        signing = schemas.ReceiptSchema.sign
+        signing, mapper = schemas.ReceiptSchema.sign, parts.council.mapper
         timed_writes(client, headers, 50, 0)  # warm up
-        rates: dict[str, list[float]] = {"signed": [], "unsigned": []}
+        rates: dict[str, list[float]] = {mode: [] for mode in MODES}
         done = 50
         for _ in range(args.runs):
-            for mode in ("signed", "unsigned"):
+            for mode in MODES:
                 schemas.ReceiptSchema.sign = signing if mode == "signed" else unsigned
+                mapper.keyring = None if mode == "neither" else parts.keyring
                 rates[mode].append(timed_writes(client, headers, args.writes, done))
                 done += args.writes
-        schemas.ReceiptSchema.sign = signing
+        schemas.ReceiptSchema.sign, mapper.keyring = signing, parts.keyring
         receipt: dict[str, Any] = dict(answer.json)
         keyring = parts.keyring
         signed = keyring.sign_receipt(receipt)
@@ -83,17 +86,20 @@ def main() -> None:
             "sign_receipt_us": round(per_call(lambda: keyring.sign_receipt(receipt)), 1),
             "message_only_us": round(per_call(lambda: receipt_message(receipt, str(signed["key_id"]))), 1),
             "check_signature_us": round(per_call(lambda: keyring.check_receipt(receipt | signed)), 1),
+            "seal_us": round(per_call(lambda: keyring.seal(receipt["stream"], 2, receipt["event_hash"])), 1),
         }
         app.extensions["par-council"].close()
-    signed_rate, unsigned_rate = (statistics.median(rates[m]) for m in ("signed", "unsigned"))
+    signed_rate, unsigned_rate, bare_rate = (statistics.median(rates[m]) for m in MODES)
     print(json.dumps({
         "benchmark": "self-score writes through the Flask test client, SQLite, one process",
         "writes_per_run": args.writes, "runs": args.runs,
         "writes_per_second_signed": round(signed_rate, 1), "writes_per_second_unsigned": round(unsigned_rate, 1),
+        "writes_per_second_neither_signed_nor_sealed": round(bare_rate, 1),
         "signing_cost_percent": round((unsigned_rate / signed_rate - 1) * 100, 1),
+        "signing_and_sealing_cost_percent": round((bare_rate / signed_rate - 1) * 100, 1),
         "per_write_ms_signed": round(1000 / signed_rate, 3), "per_write_ms_unsigned": round(1000 / unsigned_rate, 3),
-        "runs_signed": [round(rate, 1) for rate in rates["signed"]],
-        "runs_unsigned": [round(rate, 1) for rate in rates["unsigned"]],
+        "per_write_ms_neither": round(1000 / bare_rate, 3),
+        **{f"runs_{mode}": [round(rate, 1) for rate in rates[mode]] for mode in MODES},
         **figures,
     }))
 

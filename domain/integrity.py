@@ -47,35 +47,40 @@ def event_hash(
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def plain(value: Any) -> Any:
-    """A stored (transcoded) JSON value as `canonical` sees the domain value it decodes to: `{"_type_", "_data_"}`
-    reduced to its data, a `uuid_hex` to the UUID with hyphens (council/archive_verifier.py does the same)."""
-    if type(value) is dict:
-        if len(value) == 2 and "_type_" in value and "_data_" in value:
-            if value["_type_"] == "uuid_hex":
-                return str(UUID(hex=value["_data_"]))
-            return plain(value["_data_"])
-        return {k: plain(v) for k, v in value.items()}
-    if type(value) is list:
-        return [plain(v) for v in value]
-    return value
+def _reduced(obj: dict[str, Any]) -> Any:
+    """json's object_hook: a transcoded `{"_type_", "_data_"}` as `canonical` sees the value it decodes to (its
+    data; a `uuid_hex` as the UUID with hyphens). Called innermost first, so nested values are reduced already."""
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        if obj["_type_"] == "uuid_hex":
+            return str(UUID(hex=obj["_data_"]))
+        return obj["_data_"]
+    return obj
 
 
+def load_plain(stored_state: bytes | str) -> dict[str, Any]:
+    """An event's stored JSON state, its transcoded values reduced to what `canonical` makes of the domain values
+    (council/archive_verifier.py's `plain` does the same)."""
+    text = stored_state.decode("utf-8") if isinstance(stored_state, bytes) else stored_state
+    return _DECODER.decode(text)  # type: ignore[no-any-return]
+
+
+_DECODER = json.JSONDecoder(object_hook=_reduced)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # event_hash's encoding
 STORED_ONLY = BASE_FIELDS | {"class_version"}
 
 
-def stored_hash(stream: UUID | str, version: int, topic: str, state: Mapping[str, Any]) -> str | None:
-    """The hash of an event computed from its stored JSON state, without decoding it to a domain object; None when
-    the state lacks what a hash covers. Equal to `recompute` of the decoded event for every event the council
-    stores; where it is not, callers decode the event and use `recompute`."""
+def stored_hash(stream: str, version: int, topic: str, state: Mapping[str, Any]) -> str | None:
+    """The hash of an event computed from its stored state (as `load_plain` gives it; `stream` as a lower-case
+    UUID with hyphens) without decoding it to a domain object; None when the state lacks what a hash covers.
+    Equal to `recompute` of the decoded event for every event the council stores; where it is not, callers decode
+    the event and use `recompute`."""
     try:
-        time, prev_hash = plain(state["timestamp"]), state["prev_hash"]
+        time, prev_hash = state["timestamp"], state["prev_hash"]
     except (KeyError, TypeError):
         return None
-    payload = {k: plain(v) for k, v in state.items() if k not in STORED_ONLY}
-    document = [str(stream), version, topic, time, payload, prev_hash]
-    encoded = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    payload = {k: v for k, v in state.items() if k not in STORED_ONLY}
+    document = [stream, version, topic, time, payload, prev_hash]
+    return hashlib.sha256(_ENCODER.encode(document).encode("utf-8")).hexdigest()
 
 
 def payload_of(event: Any) -> dict[str, Any]:

@@ -77,9 +77,11 @@ def receipt_message(receipt: Mapping[str, Any], key: str) -> bytes:
 
 
 def seal_message(stream: UUID | str, version: int, event_hash: str) -> bytes:
-    """The bytes an event's seal covers: the purpose, the stream (a lower-case UUID), the version and the event's
-    hash, one per line. The hash already covers the event's type, time, payload and link to the one before."""
-    return f"{SEAL_PURPOSE}\n{UUID(str(stream))}\n{int(version)}\n{event_hash}".encode("ascii")
+    """The bytes an event's seal covers: the purpose, the stream (a lower-case UUID with hyphens), the version and
+    the event's hash, one per line. The hash already covers the event's type, time, payload and link to the one
+    before. (A `stream` given as a str must already be in that form: verify passes it so, once per event.)"""
+    text = stream if isinstance(stream, str) and len(stream) == 36 and stream.islower() else str(UUID(str(stream)))
+    return f"{SEAL_PURPOSE}\n{text}\n{int(version)}\n{event_hash}".encode()
 
 
 def seal_secret(private: Ed25519PrivateKey) -> bytes:

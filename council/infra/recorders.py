@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor, sql
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg_pool import PoolTimeout
 
 from council.infra.ddl import KEYS_TABLE
@@ -52,6 +53,11 @@ def _fail_fast(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+# (position, stream as a lower-case UUID with hyphens, version, the library's topic, stored state): one stored event
+# as `scan` reads it, without the library's Notification objects and dict rows (verify reads the whole log).
+Row = tuple[int, str, int, str, bytes]
+
+
 class FailFastRecorder(PostgresApplicationRecorder):
     """PostgreSQL application recorder that answers within the connect timeout when the database is down and
     checks the write guard inside the insert's transaction, while the events table is locked."""
@@ -60,6 +66,16 @@ class FailFastRecorder(PostgresApplicationRecorder):
     select_events = _fail_fast(PostgresApplicationRecorder.select_events)  # type: ignore[assignment]
     select_notifications = _fail_fast(PostgresApplicationRecorder.select_notifications)  # type: ignore[assignment]
     max_notification_id = _fail_fast(PostgresApplicationRecorder.max_notification_id)  # type: ignore[assignment]
+
+    def scan(self, start: int, limit: int) -> list[Row]:
+        """Up to `limit` stored events from position `start` on, in position order, as plain tuples."""
+        statement = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
+                            "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s").format(
+            sql.Identifier(self.datastore.schema), sql.Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, (start, limit), prepare=True)
+            return [(position, str(stream), version, topic, bytes(state))
+                    for position, stream, version, topic, state in curs.fetchall()]
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
         """Before the table lock: no statement of the insert may run longer than STATEMENT_TIMEOUT, so no single
@@ -98,6 +114,13 @@ class FailFastRecorder(PostgresApplicationRecorder):
 class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite application recorder that checks the write guard in the insert's transaction (the database lock
     makes every write transaction see the latest commit)."""
+
+    def scan(self, start: int, limit: int) -> list[Row]:
+        """Up to `limit` stored events from position `start` on, in position order, as plain tuples."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM {self.events_table_name} "
+                      "WHERE rowid >= ? ORDER BY rowid LIMIT ?", (start, limit))
+            return [(row[0], str(UUID(row[1])), row[2], row[3], row[4]) for row in c.fetchall()]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:

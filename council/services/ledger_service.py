@@ -4,7 +4,6 @@ verifier recomputes from the events (docs/decisions/0010-ledger.md)."""
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ from council.infra.keyring import rfc3339
 from council.services.application import CouncilBase, Receipt
 from domain.errors import NoSigningKeyError, NotFoundError, UnsoundLogError
 from domain.ids import ledger_id
-from domain.integrity import recompute, stored_hash
+from domain.integrity import load_plain, recompute, stored_hash
 from domain.ledger import Ledger, checkpoint_of
 from domain.values import Actor, Role
 from projections.ledger_format import checkpoint_message, event_leaf
@@ -61,10 +60,10 @@ class LedgerServices(CouncilBase):
         assert self.keyring is not None
         while page := self.recorder.select_notifications(start=start, limit=PAGE):
             for notification in page:
-                state = json.loads(notification.state)
+                state = load_plain(notification.state)
                 stream, version = notification.originator_id, notification.originator_version
                 digest = state.get("hash")
-                if stored_hash(stream, version, topic_of(notification.topic), state) != digest:
+                if stored_hash(str(stream), version, topic_of(notification.topic), state) != digest:
                     event = self.mapper.to_domain_event(notification)
                     problem = None if recompute(event) == digest else "its hash does not match its content"
                 else:

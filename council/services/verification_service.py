@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from council.infra.keyring import rfc3339
+from council.infra.recorders import Row
 from council.services.ledger_service import LedgerServices, topic_of
 from domain.base import event_type
 from domain.blob import Blob
 from domain.errors import NotFoundError
-from domain.integrity import GENESIS, link_problem, stored_hash
+from domain.integrity import GENESIS, link_problem, load_plain, stored_hash
 from domain.ledger import Ledger
 from projections.ledger_format import checkpoint_message, entry, event_leaf, fast_leaf
 from projections.merkle import Tree, leaf_hash, verify_consistency, verify_inclusion
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from projections.read_models import ReadModels
 
 PAGE = 1000
+WALK_PAGE = 5000  # events per read of the walk over the whole log
 CHECKPOINT_TOPIC = Ledger.CheckpointSigned.TOPIC
 HASH_CHUNK = 1024 * 1024
 VIEW_ATTEMPTS = 3  # fresh folds tried when the log moves between catching the views up and folding it afresh
@@ -56,19 +58,19 @@ class VerificationServices(LedgerServices):
         walk = _Walk(self, round_key)
         start = 1
         while True:
-            page = self.recorder.select_notifications(start=start, limit=PAGE)
-            for notification in page:
-                broken = walk.take(notification)
+            page = self.recorder.scan(start, WALK_PAGE)  # type: ignore[attr-defined]
+            for row in page:
+                broken = walk.take(row)
                 if broken is not None:
                     return broken
-            if len(page) < PAGE:
+            if len(page) < WALK_PAGE:
                 report = _report(walk.checked, len(walk.last_hash), None, None, None)
                 report["checkpoints_checked"] = len(walk.heads)
                 problem = self._checkpoint_problem(walk, witness)
                 if problem is not None:
                     report["valid"], report["first_broken"] = False, problem
                 return report
-            start = page[-1].id + 1
+            start = page[-1][0] + 1
 
     def verify_evidence(self, sample: int | None = None) -> dict[str, Any]:
         """Re-hash the stored bytes of every recorded blob (or of a random `sample` of them): a file that is
@@ -269,8 +271,8 @@ class _Walk:
 
     def __init__(self, council: VerificationServices, round_key: str | None) -> None:
         self.council, self.round_key = council, round_key
-        self.last_hash: dict[UUID, str] = {}
-        self.stream_round: dict[UUID, str | None] = {}
+        self.last_hash: dict[str, str] = {}  # by stream, a lower-case UUID with hyphens
+        self.stream_round: dict[str, str | None] = {}
         self.tree = Tree()
         self.heads: list[tuple[int, Any]] = []
         self.checked = 0
@@ -278,42 +280,46 @@ class _Walk:
         self.seal_problem = (lambda *_args: "no keyring to check the event's seal with") if keyring is None \
             else keyring.seal_problem
 
-    def take(self, notification: Any) -> dict[str, Any] | None:
+    def take(self, row: Row) -> dict[str, Any] | None:
         """Check one stored event; the report naming it when it breaks the log, else None."""
-        stream, version, position = notification.originator_id, notification.originator_version, notification.id
-        state = json.loads(notification.state)
-        topic = topic_of(notification.topic)
-        claimed = state.get("hash")
+        position, stream, version, stored_topic, stored_state = row
+        state = load_plain(stored_state)
+        topic = topic_of(stored_topic)
         digest = stored_hash(stream, version, topic, state)
-        if digest is None or digest != claimed:  # decode it and check it the exact way before naming it
-            return self._decoded(notification)
+        if digest is None or digest != state.get("hash"):  # decode it and check it the exact way before naming it
+            return self._decoded(row)
         self.tree.append(fast_leaf(position, stream, version, digest))
         if topic == CHECKPOINT_TOPIC:
-            self.heads.append((position, self.council.mapper.to_domain_event(notification)))
+            self.heads.append((position, self._event(row)))
         if version == 1:
             self.stream_round[stream] = state.get("round_key") or state.get("key")
         if self.round_key is not None and self.stream_round.get(stream) != self.round_key:
             return None
         self.checked += 1
         expected = self.last_hash.get(stream, GENESIS)
-        problem = None
+        problem: str | None = None
         if state.get("prev_hash") != expected:
             problem = f"prev_hash {str(state.get('prev_hash'))[:12]}… does not link to {expected[:12]}…"
         else:
             problem = self.seal_problem(stream, version, digest, state.get("seal"))
         if problem:
-            return _report(self.checked, len(self.last_hash) + 1, position,
-                           self.council.mapper.to_domain_event(notification), problem)
+            return _report(self.checked, len(self.last_hash) + 1, position, self._event(row), problem)
         self.last_hash[stream] = digest
         return None
 
-    def _decoded(self, notification: Any) -> dict[str, Any] | None:
+    def _event(self, row: Row) -> Any:
+        position, stream, version, topic, state = row
+        return self.council.mapper.to_domain_event(
+            Notification(id=position, originator_id=UUID(stream), originator_version=version, topic=topic,
+                         state=state))
+
+    def _decoded(self, row: Row) -> dict[str, Any] | None:
         """The slow path of `take`: the domain event, its link and hash recomputed from its fields."""
-        event = self.council.mapper.to_domain_event(notification)
-        stream = event.originator_id
-        self.tree.append(event_leaf(notification.id, event))
+        position, event = row[0], self._event(row)
+        stream = str(event.originator_id)
+        self.tree.append(event_leaf(position, event))
         if isinstance(event, Ledger.CheckpointSigned):
-            self.heads.append((notification.id, event))
+            self.heads.append((position, event))
         if event.originator_version == 1:
             data = event.__dict__
             self.stream_round[stream] = data.get("round_key") or data.get("key")
@@ -322,7 +328,7 @@ class _Walk:
         self.checked += 1
         problem = link_problem(event, self.last_hash.get(stream, GENESIS)) or self.council.seal_problem(event)
         if problem:
-            return _report(self.checked, len(self.last_hash) + 1, notification.id, event, problem)
+            return _report(self.checked, len(self.last_hash) + 1, position, event, problem)
         self.last_hash[stream] = event.hash  # type: ignore[attr-defined]
         return None
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from council import bootstrap
-from tests.integration.test_verify_record import forge_principal
+from tests.tampering import forge_principal
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -37,6 +37,7 @@ def test_verify_exits_0_on_a_sound_record_and_1_naming_a_forged_principal(tmp_pa
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert report["valid"] is False and report["first_broken"]["type"] == "registered"
+    assert "carries no seal" in report["first_broken"]["reason"]
 
     usage = run(["verify", "--sample", "0"], env)
     assert usage.returncode == 2 and "--sample" in usage.stderr and "Traceback" not in usage.stderr

@@ -3,11 +3,10 @@ fresh fold of the log (issue 10; the attacks on the log itself are in test_attac
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
-from domain.integrity import recompute, stored_hash
+from domain.integrity import load_plain, recompute, stored_hash
 from domain.values import Actor, Role, ScoreAddress
 from projections.ledger_format import event_leaf, fast_leaf
 from projections.tables import NAMES
@@ -82,8 +81,8 @@ def test_every_stored_event_hashes_the_same_from_its_stored_json_as_from_its_fie
     kinds = set()
     for notification in council.recorder.select_notifications(start=1, limit=10_000):
         event = council.mapper.to_domain_event(notification)
-        state = json.loads(notification.state)
-        assert stored_hash(notification.originator_id, notification.originator_version, event.TOPIC, state) == \
+        state = load_plain(notification.state)
+        assert stored_hash(str(notification.originator_id), notification.originator_version, event.TOPIC, state) == \
             recompute(event) == event.hash
         leaf = fast_leaf(notification.id, notification.originator_id, notification.originator_version, event.hash)
         assert leaf == event_leaf(notification.id, event)
