@@ -21,7 +21,7 @@ install-dev: $(BIN)/python
 run: install
 	$(RUN_ENV) $(BIN)/council db init
 	$(RUN_ENV) $(BIN)/council demo
-	$(RUN_ENV) $(BIN)/council serve
+	$(RUN_ENV) $(BIN)/council up
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ from flask import Flask
 
 from api import (
     checkpoints,
+    deadlines,
     evidence,
     frameworks,
     health,
@@ -60,7 +61,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
-                      verification.blp, keys.blp, checkpoints.blp):
+                      verification.blp, keys.blp, checkpoints.blp, deadlines.blp):
         api.register_blueprint(blueprint)
     idempotency_keys.install(app)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.

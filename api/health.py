@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from api.schemas import HealthSchema
 from api.wiring import components
+from council.scheduler import read_status
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Liveness")
 
@@ -24,4 +25,4 @@ class Health(MethodView):
         events = parts.council.recorder.max_notification_id() or 0  # a real round trip to the events table
         status = parts.read_models.status()
         return {"status": "ok", "database": "ok", "backend": parts.settings.backend, "events": events,
-                "projection_lag": status["lag"]}
+                "projection_lag": status["lag"], "scheduler": read_status(parts.settings.data_dir)}

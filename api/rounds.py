@@ -12,8 +12,8 @@ from api.schemas import (
     ExtensionSchema,
     PhaseSchema,
     ReceiptSchema,
+    RoundAnswerSchema,
     RoundOpenSchema,
-    RoundSchema,
     SurveyImportSchema,
 )
 from api.wiring import council
@@ -34,9 +34,10 @@ class Rounds(MethodView):
 
 @blp.route("/<round_key>")
 class RoundResource(MethodView):
-    @blp.response(200, RoundSchema)
+    @blp.response(200, RoundAnswerSchema)
     def get(self, round_key: str) -> dict[str, Any]:
-        return council().round(round_key)
+        """The round, with each window's countdown (round-wide: a unit's own extension is on its dossier)."""
+        return {**council().round(round_key), "countdown": council().countdown(round_key)}
 
 
 @blp.route("/<round_key>/phase")

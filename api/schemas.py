@@ -257,6 +257,9 @@ class HealthSchema(Schema):
     backend = fields.Str(metadata={"example": "postgresql"})
     events = fields.Int(metadata={"description": "the log's last notification id (with gaps on PostgreSQL)"})
     projection_lag = fields.Int(metadata={"description": "events the views have yet to apply"})
+    scheduler = fields.Dict(allow_none=True, metadata={
+        "description": "what `council scheduler` last wrote: leader, last_run (when, what it closed, accepted and "
+                       "reminded), next_job (id, at), updated_at; null when no scheduler ran with this data folder"})
 
 
 class EvidenceFormSchema(Schema):
@@ -550,3 +553,57 @@ class ViewStatusSchema(Schema):
     position = fields.Int()
     head = fields.Int()
     lag = fields.Int()
+
+
+class CountdownSchema(Schema):
+    """One window of a round, for a unit when asked for one (its own extension counted)."""
+
+    opens_at = fields.AwareDateTime(metadata={"description": "UTC"})
+    closes_at = fields.AwareDateTime(metadata={"description": "UTC; the effective close"})
+    opens_at_ict = fields.AwareDateTime(metadata={"description": "the same instant in ICT (UTC+07:00)"})
+    closes_at_ict = fields.AwareDateTime(metadata={"description": "the same instant in ICT (UTC+07:00)"})
+    seconds_left = fields.Int()
+    closed = fields.Bool()
+
+
+class RoundAnswerSchema(RoundSchema):
+    countdown = fields.Dict(keys=fields.Str(), values=fields.Nested(CountdownSchema),
+                            metadata={"description": "per window, round-wide (without any unit's own extension)"})
+
+
+class DossierSchema(Schema):
+    round = fields.Str()
+    unit = fields.Str()
+    phase = fields.Str()
+    submitted = fields.Bool()
+    preliminary_released = fields.Bool()
+    countdown = fields.Dict(keys=fields.Str(), values=fields.Nested(CountdownSchema))
+    closed = fields.Dict(keys=fields.Str(), values=fields.AwareDateTime(),
+                         metadata={"description": "the closes the scheduler recorded, per window"})
+    reminders = fields.List(fields.Str())
+    missing = fields.Dict(allow_none=True, metadata={
+        "description": "the work still missing in the window of the round's phase, leaf codes per kind"})
+
+
+class ReminderSchema(Schema):
+    round = fields.Str()
+    unit = fields.Str()
+    reminder_id = fields.Str()
+    window = fields.Str()
+    closes_at = fields.AwareDateTime()
+    before = fields.Int(metadata={"description": "seconds before the close"})
+    missing = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    issued_at = fields.AwareDateTime()
+    delivered_at = fields.AwareDateTime(allow_none=True, metadata={"description": "to the webhook; null: not yet"})
+    attempts = fields.Int()
+    position = fields.Int()
+
+
+class RemindersQuerySchema(Schema):
+    round = fields.Str()
+    unit = fields.Str()
+    pending = fields.Bool(load_default=False)
+
+
+class RemindersSchema(Schema):
+    reminders = fields.List(fields.Nested(ReminderSchema))

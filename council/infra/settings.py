@@ -25,6 +25,54 @@ class ConfigError(Exception):
     """A setting that cannot be used; the message names it."""
 
 
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str, name: str) -> int:
+    """Seconds from `90`, `90s`, `15m`, `6h` or `7d`."""
+    text = text.strip().lower()
+    try:
+        if text and text[-1] in DURATION_UNITS:
+            value = int(text[:-1]) * DURATION_UNITS[text[-1]]
+        else:
+            value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name}: {text!r} is not a duration (90, 90s, 15m, 6h, 7d)") from None
+    if value <= 0:
+        raise ConfigError(f"{name}: {text!r} is not a positive duration")
+    return value
+
+
+def _duration_of(env: Mapping[str, str], name: str, default: str) -> int:
+    return duration(env.get(name) or default, name)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """`council scheduler` (docs/decisions/0012): reminder offsets before each close, the optional webhook, how
+    often it signs a checkpoint and looks at the log for new rounds, extensions and phase moves."""
+
+    reminder_offsets: tuple[int, ...] = (7 * 86400, 3 * 86400, 86400)  # seconds before a close, largest first
+    webhook_url: str | None = None
+    webhook_timeout: int = 10
+    checkpoint_interval: int = 3600
+    poll: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SchedulerSettings:
+        offsets = env.get("COUNCIL_REMINDER_OFFSETS")
+        parsed = cls.reminder_offsets if offsets is None else tuple(sorted(
+            {duration(part, "COUNCIL_REMINDER_OFFSETS") for part in offsets.split(",") if part.strip()},
+            reverse=True))
+        return cls(
+            reminder_offsets=parsed,
+            webhook_url=env.get("COUNCIL_REMINDER_WEBHOOK") or None,
+            webhook_timeout=_duration_of(env, "COUNCIL_REMINDER_WEBHOOK_TIMEOUT", "10"),
+            checkpoint_interval=_duration_of(env, "COUNCIL_CHECKPOINT_INTERVAL", "1h"),
+            poll=_duration_of(env, "COUNCIL_SCHEDULER_POLL", "30"),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every path is absolute: the same settings mean the same files whatever folder a command runs from."""
@@ -40,6 +88,7 @@ class Settings:
     # COUNCIL_SIGNING_KEY, when set, is the PEM itself (never shown: repr=False).
     signing_key_file: Path | None = None
     signing_key_pem: str | None = field(default=None, repr=False)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -60,6 +109,7 @@ class Settings:
             evidence_types=_media_types(env.get("COUNCIL_EVIDENCE_TYPES")) or DEFAULT_EVIDENCE_TYPES,
             signing_key_file=_absolute(env.get("COUNCIL_SIGNING_KEY_FILE") or str(data_dir / "keys" / KEY_FILE)),
             signing_key_pem=env.get("COUNCIL_SIGNING_KEY") or None,
+            scheduler=SchedulerSettings.from_env(env),
         )
 
     @property

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from council.services.appraisal_service import AppraisalServices
+from council.services.deadline_service import DeadlineServices
 from council.services.evidence_service import EvidenceServices
 from council.services.ledger_service import LedgerServices
-from council.services.phase_service import PhaseServices
 from council.services.principal_service import PrincipalServices
 from council.services.round_service import RoundServices
 from council.services.score_queries import ScoreQueries
@@ -13,6 +13,6 @@ from council.services.self_assessment_service import SelfAssessmentServices
 from council.services.verification_service import VerificationServices
 
 
-class Council(RoundServices, PhaseServices, SelfAssessmentServices, AppraisalServices, EvidenceServices,
+class Council(RoundServices, DeadlineServices, SelfAssessmentServices, AppraisalServices, EvidenceServices,
               ScoreQueries, PrincipalServices, VerificationServices, LedgerServices):
     """Commands load, call one aggregate method, save, and return receipts; queries replay streams."""

@@ -123,6 +123,8 @@ ROWS = [
         state=APPRAISAL, json=lambda s: {"source": "khảo sát 2024", "results": [
             {"unit": "01", "leaf": "2.4.2", "points": "0.50"}]}),
     Row("unit-scores", "GET", "/api/v1/rounds/{round_key}/units/{unit}/scores", READERS),
+    Row("dossier", "GET", "/api/v1/rounds/{round_key}/units/{unit}/dossier", READERS),
+    Row("reminders", "GET", "/api/v1/reminders", PRINCIPALS),
     Row("score", "GET", SCORE, READERS),
     Row("history", "GET", f"{SCORE}/history", READERS, query="version=1"),
     Row("self-score", "PUT", f"{SCORE}/self-assessment", OFFICER, json=lambda s: {"points": "0.50", "note": ""}),
