@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from domain.dossier import Dossier
 from domain.errors import (
     ReasonRequiredError,
     RoundFinishedError,
@@ -260,3 +261,19 @@ def test_an_extension_still_needs_a_reason_first():
     with pytest.raises(ReasonRequiredError):
         in_phase("published").extend("explanation", datetime(2025, 5, 30, tzinfo=ICT), ctx(SECRETARIAT, AFTER),
                                       reason="")
+
+
+def test_a_units_close_is_recorded_once_per_effective_close_and_again_after_an_extension():
+    rnd = new_round()
+    dossier = Dossier.open(rnd, "01", ctx(SECRETARIAT, datetime(2025, 1, 5, tzinfo=ICT)))
+    before = ctx(SYSTEM, datetime(2025, 1, 31, 23, tzinfo=ICT))
+    assert dossier.close_window("self_assessment", rnd, before) is False  # not due yet
+    after = ctx(SYSTEM, datetime(2025, 2, 1, 0, 0, 1, tzinfo=ICT))
+    assert dossier.close_window("self_assessment", rnd, after) is True
+    assert dossier.close_window("self_assessment", rnd, after) is False  # recorded once
+    rnd.extend("self_assessment", datetime(2025, 2, 5, tzinfo=ICT), ctx(SECRETARIAT, after.now), reason="Bão số 3",
+               unit="01")
+    assert dossier.close_window("self_assessment", rnd, after) is False  # reopened until 5 February
+    later = ctx(SYSTEM, datetime(2025, 2, 5, 0, 0, 1, tzinfo=ICT))
+    assert dossier.close_window("self_assessment", rnd, later) is True
+    assert dossier.closed["self_assessment"] == datetime(2025, 2, 5, tzinfo=ICT)
