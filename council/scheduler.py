@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +250,8 @@ class DeadlineScheduler:
         self.scheduler = scheduler
         scheduler.add_job(self.refresh, IntervalTrigger(seconds=self.config.poll), id="refresh",
                           next_run_time=datetime.now(UTC))
-        scheduler.add_job(self.checkpoint, IntervalTrigger(seconds=self.config.checkpoint_interval), id="checkpoint")
+        scheduler.add_job(self.checkpoint, IntervalTrigger(seconds=self.config.checkpoint_interval), id="checkpoint",
+                          next_run_time=datetime.now(UTC) + timedelta(seconds=5))  # and one soon after a start
         if self.config.webhook_url:
             scheduler.add_job(self.deliver, IntervalTrigger(seconds=min(self.config.poll, 5)), id="deliver")
         scheduler.start()
