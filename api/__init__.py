@@ -20,6 +20,7 @@ from api import (
     problems,
     read_endpoints,
     request_ids,
+    rescoring,
     rounds,
     schemas,
     scores,
@@ -61,7 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
-                      verification.blp, keys.blp, checkpoints.blp, deadlines.blp):
+                      verification.blp, keys.blp, checkpoints.blp, deadlines.blp, rescoring.blp):
         api.register_blueprint(blueprint)
     idempotency_keys.install(app)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.

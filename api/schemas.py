@@ -133,6 +133,10 @@ class RoundSchema(Schema):
     windows = fields.Dict(keys=fields.Str(), values=fields.Nested(WindowSchema))
     extensions = fields.List(fields.Dict())
     thresholds = fields.Dict(keys=fields.Str(), values=Points())
+    # The end of the round (null until recorded); their schemas are at the end of this module.
+    meeting = fields.Nested(lambda: MeetingSchema(), allow_none=True)
+    approval = fields.Nested(lambda: ApprovalSchema(), allow_none=True)
+    announcement = fields.Nested(lambda: AnnouncementSchema(), allow_none=True)
 
 
 class PhaseSchema(Schema):
@@ -328,20 +332,68 @@ class SurveyImportSchema(Schema):
                           validate=validate.Length(min=1, max=limits.SURVEY_ROWS_MAX))
 
 
+SIGNED_POINTS = r"^-?[0-9]{1,3}\.[0-9]{2}$"  # a change of points: "-3.25", "0.00", "12.50"
+
+
+class PreviousResultSchema(Schema):
+    round = fields.Str(metadata={"description": "the previous round of the same level"})
+    rank = fields.Int(allow_none=True)
+    index = Points()
+
+
 class UnitResultSchema(Schema):
     unit = fields.Nested(UnitSchema)
-    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.Str(), values=Points())
+    fields_ = fields.Dict(data_key="fields", attribute="fields", keys=fields.Str(), values=Points(),
+                          metadata={"description": "points per field, out of the round's `maxima`"})
     components = fields.Dict(keys=fields.Str(), values=Percent())
     index = Points()
     rank = fields.Int(allow_none=True)
     group = fields.Str(allow_none=True)
+    field_ranks = fields.Dict(keys=fields.Str(), values=fields.Int(allow_none=True), metadata={
+        "description": "rank among the ranked units, field by field (ties share a rank); null when not ranked"})
+    parts = fields.Dict(keys=fields.Str(), values=Points(), metadata={
+        "description": "the unit's points per leaf method: appraisal, targets, survey (0.00 when none)"})
+    previous = fields.Nested(PreviousResultSchema, allow_none=True, metadata={
+        "description": "the unit's result in the previous round of the same level; null when it has none"})
+    rank_change = fields.Int(allow_none=True, metadata={
+        "description": "previous rank − rank: positive when the unit rose; null unless ranked in both rounds"})
+    index_change = Points(allow_none=True, metadata={"pattern": SIGNED_POINTS, "example": "-1.25",
+                                                     "description": "index − previous index"})
+    new = fields.Bool(metadata={"description": "true when the previous round has no result for this unit"})
+
+
+class MovementSchema(Schema):
+    units = fields.List(fields.Str())
+    change = fields.Int(metadata={"description": "places risen (positive) or fallen (negative)"})
+
+
+class ResultsSummarySchema(Schema):
+    ranked = fields.Int()
+    mean = Percent(allow_none=True, metadata={"description": "mean index of the ranked units"})
+    above_mean = fields.Int()
+    groups = fields.Dict(keys=fields.Str(), values=fields.Int(), metadata={
+        "description": "ranked units per group, every group of the thresholds"})
+    ungrouped = fields.Int(metadata={"description": "ranked units below the lowest group"})
+    regions = fields.Dict(keys=fields.Str(), values=Percent())
+    previous_round = fields.Str(allow_none=True)
+    compared = fields.Int(metadata={"description": "units ranked in both rounds"})
+    rose = fields.Int()
+    fell = fields.Int()
+    stayed = fields.Int()
+    new = fields.Int()
+    largest_rise = fields.Nested(MovementSchema, allow_none=True)
+    largest_fall = fields.Nested(MovementSchema, allow_none=True)
 
 
 class ResultsSchema(Schema):
     round = fields.Str()
     phase = fields.Str()
+    previous_round = fields.Str(allow_none=True, metadata={
+        "description": "the round of the same level and the greatest earlier year the units are compared with"})
+    maxima = fields.Dict(keys=fields.Str(), values=Points(), metadata={"description": "each field's maximum"})
     units = fields.List(fields.Nested(UnitResultSchema))
     averages = fields.Dict(keys=fields.Str(), values=Percent())
+    summary = fields.Nested(ResultsSummarySchema)
 
 
 class FrameworkSummarySchema(Schema):
@@ -607,3 +659,62 @@ class RemindersQuerySchema(Schema):
 
 class RemindersSchema(Schema):
     reminders = fields.List(fields.Nested(ReminderSchema))
+
+
+class TargetsSchema(Schema):
+    """Socio-economic target points of one unit, computed from official statistics (issue 12)."""
+
+    source = text(limits.NAME_MAX, required=True, minimum=1, metadata={
+        "description": "the statistics the points come from, e.g. 'Niên giám thống kê 2024, Cục Thống kê tỉnh'"})
+    points = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=20)), values=Points(), required=True,
+                         validate=validate.Length(min=1, max=100), metadata={"description": "leaf → points"})
+
+
+# The end of a round, after finalization: the Appraisal Council's meeting, the Ministry's approval, the announcement.
+MEETING_MEMBERS_MAX = 100  # members present at the Appraisal Council's meeting (the council has a few dozen)
+
+
+class MeetingSchema(Schema):
+    held_on = fields.Date(required=True, metadata={"example": "2025-03-26"})
+    members = fields.List(text(limits.NAME_MAX, minimum=1), required=True,
+                          validate=validate.Length(min=1, max=MEETING_MEMBERS_MAX),
+                          metadata={"description": "the names of the members present",
+                                    "example": ["Nguyễn Văn Hùng", "Trần Thị Lan"]})
+    minutes = text(limits.NAME_MAX, required=True, minimum=1, metadata={
+        "description": "the reference of the meeting's minutes", "example": "Biên bản số 12/BB-HĐTĐ"})
+
+
+class ApprovalSchema(Schema):
+    number = text(limits.NAME_MAX, required=True, minimum=1, metadata={
+        "description": "the number of the Ministry's decision approving the results", "example": "268/QĐ-BNV"})
+    decided_on = fields.Date(required=True, metadata={"example": "2025-03-28"})
+
+
+class AnnouncementSchema(Schema):
+    announced_on = fields.Date(required=True, metadata={"example": "2025-04-06"})
+
+
+class RescoreQuerySchema(Schema):
+    framework = text(limits.NAME_MAX, required=True, minimum=1, metadata={
+        "description": "the id of a shipped criteria tree (GET /api/v1/frameworks)"})
+
+
+class RescoredUnitSchema(Schema):
+    unit = fields.Str()
+    name = fields.Str()
+    index_before = Points(allow_none=True)
+    index_after = Points()
+    rank_before = fields.Int(allow_none=True)
+    rank_after = fields.Int(allow_none=True)
+    rank_change = fields.Int(allow_none=True, metadata={"description": "positive: the unit would rise"})
+    group_before = fields.Str(allow_none=True)
+    group_after = fields.Str(allow_none=True)
+
+
+class RescoreSchema(Schema):
+    round = fields.Str()
+    framework_before = fields.Str()
+    framework_after = fields.Str()
+    rule = fields.Str(metadata={"description": "how each leaf's points were carried over to the other tree"})
+    changed_ranks = fields.Int()
+    units = fields.List(fields.Nested(RescoredUnitSchema))

@@ -22,6 +22,7 @@ from api.schemas import (
     SelfAssessmentFormSchema,
     SelfScoreSchema,
     SubmissionSchema,
+    TargetsSchema,
 )
 from api.wiring import council
 from council.services.application import Receipt
@@ -124,6 +125,16 @@ class SelfAssessmentForm(MethodView):
     def post(self, data: dict[str, Any], round_key: str, unit: str) -> list[Receipt]:
         """The whole form in one transaction: every entry is recorded, or none."""
         return council().self_assess(round_key, unit, data["entries"], actor())
+
+
+@blp.route("/targets")
+class Targets(MethodView):
+    @blp.arguments(TargetsSchema)
+    @blp.response(201, ReceiptSchema(many=True))
+    def post(self, data: dict[str, Any], round_key: str, unit: str) -> list[Receipt]:
+        """The Secretariat records a unit's socio-economic target points (leaves of method `targets`), with the
+        statistics they come from, in one transaction: every leaf is recorded, or none."""
+        return council().record_targets(round_key, unit, data["points"], actor(), data["source"])
 
 
 @blp.route("/submission")

@@ -39,7 +39,8 @@ CHECKPOINT_TOPIC = "par:ledger:checkpoint-signed"
 MEMBERS = ("manifest.json", "events.jsonl", "leaves.jsonl", "checkpoints.json", "public-keys.json", "criteria.json",
            "evidence.json", "results.json")
 POINTS_TOPICS = frozenset({"par:score:self-scored", "par:score:appraisal-proposed", "par:score:council-adjusted",
-                           "par:score:explanation-accepted", "par:score:survey-scored"})
+                           "par:score:explanation-accepted", "par:score:survey-scored",
+                           "par:score:targets-scored"})
 FINAL_TOPIC = "par:score:finalized"
 SCORE_OPENED = "par:score:opened"
 ROUND_OPENED = "par:round:opened"

@@ -36,6 +36,10 @@ class NotSurveyLeafError(DomainError):
     type = "not-survey-leaf"
 
 
+class NotTargetsLeafError(DomainError):
+    type = "not-targets-leaf"
+
+
 class WindowClosedError(DomainError):
     type = "window-closed"
     status = 409
@@ -72,6 +76,40 @@ class RoundFinishedError(WindowOverError):
 class WrongPhaseError(DomainError):
     type = "wrong-phase"
     status = 409
+
+
+class PublishedByAnnouncementError(WrongPhaseError):
+    """A round is published by its public announcement, recorded after the Appraisal Council's meeting and the
+    Ministry's approval; never by a phase change."""
+
+    type = "published-by-announcement"
+
+
+class StepOutOfOrderError(DomainError):
+    """A step at the end of a round before the one it rests on: the approval before the Council's meeting, the
+    announcement before the approval."""
+
+    type = "step-out-of-order"
+    status = 409
+
+
+class StepAlreadyRecordedError(DomainError):
+    """The Council's meeting or the Ministry's approval recorded a second time: each is recorded once."""
+
+    type = "step-already-recorded"
+    status = 409
+
+
+class InvalidStepError(DomainError):
+    """A step at the end of a round without what it needs: the members present, the minutes, the decision number."""
+
+    type = "invalid-step"
+
+
+class StepDateError(InvalidStepError):
+    """A step dated before the step it follows, or after the day it is recorded (in Vietnam)."""
+
+    type = "step-date"
 
 
 class ReasonRequiredError(DomainError):

@@ -12,7 +12,9 @@ from typing import Any
 from domain.errors import DomainError, FrameworkError, NotFoundError
 from domain.values import CENT, to_points
 
-METHODS = ("appraisal", "survey")
+# appraisal: self-scored by the unit, appraised by the Council; targets: socio-economic indicators the Secretariat
+# records from official statistics; survey: from the sociological survey. Never self-scored but appraisal leaves.
+METHODS = ("appraisal", "targets", "survey")
 LEVELS = ("province", "ministry")
 COUNT_NAMES = {1: "fields", 2: "criteria", 3: "sub_criteria"}
 
@@ -105,6 +107,10 @@ class Framework:
         for name, count in counts.items():
             if name in expected and int(expected[name]) != count:
                 raise FrameworkError(f"tree {self.id}: {count} {name}, expected {expected[name]}", node=self.id)
+        for code, maximum in (expected.get("field_points") or {}).items():
+            found = next((field.max_points for field in self.fields if field.code == code), None)
+            if found is None or found != to_points(maximum):
+                raise FrameworkError(f"tree {self.id}: field {code} has max {found}, expected {maximum}", node=code)
         for method in METHODS:
             key = f"{method}_points"
             if key in expected and to_points(expected[key]) != self.total(method):

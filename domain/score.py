@@ -14,6 +14,7 @@ from domain.errors import (
     InvalidPointsError,
     NotFoundError,
     NotSurveyLeafError,
+    NotTargetsLeafError,
     OpenExplanationsError,
     OwnMinistryError,
     ReasonRequiredError,
@@ -143,6 +144,17 @@ class Score(ChainedAggregate):
         def apply(self, score: Score) -> None:
             score.points = self.points
             score.status = "survey_scored"
+
+    class TargetsScored(Event):
+        """Points of a socio-economic target leaf, computed from official statistics, with their source."""
+
+        TOPIC = "par:score:targets-scored"
+        points: Decimal
+        source: str
+
+        def apply(self, score: Score) -> None:
+            score.points = self.points
+            score.status = "targets_scored"
 
     class Finalized(Event):
         TOPIC = "par:score:finalized"
@@ -295,6 +307,16 @@ class Score(ChainedAggregate):
         rnd.require_phase("appraisal", "explanation", "council_review")
         self.trigger_event(self.SurveyScored, points=self._valid(points), source=source, **ctx.stamp())
 
+    def record_targets(self, points: object, source: str, rnd: Round, ctx: Context) -> None:
+        """The Secretariat records a target leaf's points from official statistics, naming the source."""
+        ctx.actor.require_role(Role.SECRETARIAT)
+        if self.method != "targets":
+            raise NotTargetsLeafError(f"leaf {self.leaf} is scored by {self.method}, not from socio-economic targets")
+        if blank(source):
+            raise ReasonRequiredError("target points name their source (the statistics they were computed from)")
+        rnd.require_phase("appraisal", "explanation", "council_review")
+        self.trigger_event(self.TargetsScored, points=self._valid(points), source=source, **ctx.stamp())
+
     def finalize(self, rnd: Round, ctx: Context) -> bool:
         ctx.actor.require_role(Role.SECRETARIAT, Role.SYSTEM)
         rnd.require_phase("council_review")
@@ -317,7 +339,8 @@ class Score(ChainedAggregate):
 
     def _require_appraisal_leaf(self) -> None:
         if self.method != "appraisal":
-            raise SurveyLeafError(f"leaf {self.leaf} is scored only from the survey")
+            source = "the survey" if self.method == "survey" else "socio-economic targets"
+            raise SurveyLeafError(f"leaf {self.leaf} is scored only from {source}")
 
     def _require_own_unit(self, ctx: Context) -> None:
         ctx.actor.require_role(Role.UNIT)

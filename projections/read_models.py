@@ -14,9 +14,10 @@ from typing import Any
 
 from eventsourcing.persistence import OperationalError, ProgrammingError
 
-from domain import results
+from domain import rescore, results
 from domain.errors import DomainError, InvalidQueryError, NotFoundError
 from domain.framework import Framework
+from domain.results import UnitResult
 from domain.values import Actor, Role, Unit
 from projections.rows import LedgerRow
 from projections.runner import EventLog, Runner, view_on
@@ -26,6 +27,9 @@ AUDIT_FILTERS = ("round_key", "unit", "leaf", "actor", "type", "request_id")
 READ_DEADLINE = 10.0  # seconds a read may wait for the views to reach the log (a third of gunicorn's timeout)
 WAIT = 0.02  # seconds a reader sleeps while another process holds the views' writer lease
 OLD_TABLES_WAIT = 30.0  # seconds a rebuild waits for the writer of the old generation before dropping its tables
+# The key of the round a round is compared with: the same level, the greatest earlier year (NULL when none).
+PREVIOUS_ROUND = ("SELECT p.round_key FROM {rounds} p JOIN {rounds} c ON p.level = c.level AND p.year < c.year "
+                  "WHERE c.round_key = %s ORDER BY p.year DESC LIMIT 1")
 
 
 class ViewBehindError(DomainError):
@@ -96,24 +100,65 @@ class ReadModels:
         return [view.query(sql, params) for sql, params in queries]
 
     def results(self, key: str, reader: Actor | None = None, min_position: int | None = None) -> dict[str, Any]:
-        """Index, components, rank and group per unit, from the final (or current) points of the view.
-        Units read the results once published; the Secretariat, the Council and inspectors at any time."""
-        found, scores = self._read(
+        """Index, components, rank and group per unit, from the final (or current) points of the view, with the
+        per-field ranks, the parts by method, the change against the previous round of the same level (the
+        greatest earlier year) and the round's summary.
+        Units read the results once published; the Secretariat, the Council and inspectors at any time. A unit
+        is compared with the previous round only when it may read that round too (published)."""
+        found, before, scores = self._read(
             min_position, ("SELECT * FROM {rounds} WHERE round_key = %s", [key]),
-            ("SELECT unit, leaf, points, final_points FROM {scores} WHERE round_key = %s", [key]))
+            (f"SELECT * FROM {{rounds}} WHERE round_key = ({PREVIOUS_ROUND})", [key]),
+            ("SELECT round_key, unit, leaf, points, final_points FROM {scores} "
+             f"WHERE round_key = %s OR round_key = ({PREVIOUS_ROUND})", [key, key]))
         if not found:
             raise NotFoundError(f"round {key} not found")
         round_row = found[0]
         if reader is not None and not (reader.role == Role.UNIT and round_row["phase"] == "published"):
             reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
+        points: dict[str, dict[str, dict[str, Decimal]]] = {}
+        for row in scores:
+            value = row["final_points"] if row["final_points"] is not None else row["points"]
+            points.setdefault(row["round_key"], {}).setdefault(row["unit"], {})[row["leaf"]] = Decimal(
+                value if value is not None else "0.00")
+        computed, thresholds = self._computed(round_row, points.get(key, {}))
+        previous_round = None
+        if before and (reader is None or reader.role != Role.UNIT or before[0]["phase"] == "published"):
+            previous_round = before[0]["round_key"]
+            previous, _ = self._computed(before[0], points.get(previous_round, {}))
+            computed = results.compare(computed, previous, previous_round)
+        return {"round": key, "phase": round_row["phase"], "previous_round": previous_round,
+                "maxima": results.field_maxima(self._framework(round_row["framework"])), "units": computed,
+                "averages": results.averages(computed),
+                "summary": results.summary(computed, thresholds, previous_round)}
+
+    def rescore(self, key: str, framework: Framework, reader: Actor,
+                min_position: int | None = None) -> dict[str, Any]:
+        """The round's recorded points carried over to `framework` (domain/rescore.py's rule), its results
+        computed again and set beside its own, with every rank that would change. Reads only; nothing recorded."""
+        reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
+        found, scores = self._read(
+            min_position, ("SELECT * FROM {rounds} WHERE round_key = %s", [key]),
+            ("SELECT unit, leaf, points, final_points FROM {scores} WHERE round_key = %s", [key]))
+        if not found:
+            raise NotFoundError(f"round {key} not found")
         points: dict[str, dict[str, Decimal]] = {}
         for row in scores:
             value = row["final_points"] if row["final_points"] is not None else row["points"]
             points.setdefault(row["unit"], {})[row["leaf"]] = Decimal(value if value is not None else "0.00")
+        own = self._framework(found[0]["framework"])
+        before, thresholds = self._computed(found[0], points)
+        units = [result.unit for result in before]
+        after = results.compute(framework, units, rescore.carry_over(points, own, framework), thresholds)
+        rows = rescore.side_by_side(before, after)
+        return {"round": key, "framework_before": own.id, "framework_after": framework.id, "rule": rescore.RULE,
+                "changed_ranks": sum(1 for row in rows if row["rank_change"]), "units": rows}
+
+    def _computed(self, round_row: Mapping[str, Any], points: Mapping[str, Mapping[str, Decimal]]
+                  ) -> tuple[list[UnitResult], dict[str, Decimal]]:
+        """A round's results (not compared) from its view row and its points, with its group thresholds."""
         units = [Unit.from_dict(u) for u in json.loads(round_row["units"])]
         thresholds = {k: Decimal(v) for k, v in json.loads(round_row["thresholds"]).items()}
-        computed = results.compute(self._framework(round_row["framework"]), units, points, thresholds)
-        return {"round": key, "phase": round_row["phase"], "units": computed, "averages": results.averages(computed)}
+        return results.compute(self._framework(round_row["framework"]), units, points, thresholds), thresholds
 
     def audit(self, filters: Mapping[str, Any], reader: Actor, cursor: int = 0, limit: int = 100,
               min_position: int | None = None) -> dict[str, Any]:

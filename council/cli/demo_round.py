@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from council.services import Council
 from council.services.appraisal_service import Decision, ExplanationReport
 from council.services.evidence_service import Upload
 from council.services.principal_service import Scope
+from council.services.publication_service import Approval, Meeting
 from council.services.round_service import RoundPlan
 from domain.framework import Node
 from domain.values import Actor, Role, ScoreAddress
@@ -31,6 +32,12 @@ COUNCIL = {
     "6": Actor(id="hdtd.taichinh@mof.gov.vn", role=Role.COUNCIL, fields=("6",), ministry="MOF"),
     "7": Actor(id="hdtd.thongtin@mic.gov.vn", role=Role.COUNCIL, fields=("7",), ministry="MIC"),
 }
+# The end of the round: the Appraisal Council's meeting agrees the results, the Ministry approves, then announces.
+MEETING = Meeting(date(2025, 3, 26), ("Nguyễn Văn Hùng", "Trần Thị Thu Hà", "Lê Minh Tuấn", "Phạm Thị Hồng Nhung",
+                                      "Đỗ Quang Vinh", "Vũ Thị Mai Anh", "Hoàng Đức Thắng"),
+                  "Biên bản số 12/BB-HĐTĐ")
+APPROVAL = Approval("268/QĐ-BNV", date(2025, 3, 28))
+ANNOUNCED_ON = date(2025, 4, 6)
 
 
 @dataclass
@@ -86,8 +93,8 @@ class Demo:
         self.stage(key, "council_review", datetime(2025, 3, 21, 8, 0, tzinfo=ICT))
         self.decide(key)
         self.survey(key, units)
-        self.stage(key, "finalized", datetime(2025, 4, 2, 8, 0, tzinfo=ICT))
-        self.stage(key, "published", datetime(2025, 4, 15, 9, 0, tzinfo=ICT))
+        self.stage(key, "finalized", datetime(2025, 3, 25, 8, 0, tzinfo=ICT))
+        self.publish(key)
         return key
 
     def open_round(self, units: list[dict[str, Any]]) -> str:
@@ -103,6 +110,15 @@ class Demo:
     def stage(self, key: str, phase: str, at: datetime) -> None:
         self.clock.jump(at)
         self.council.advance_phase(key, phase, SECRETARIAT, reason=f"kế hoạch thẩm định {YEAR}: {phase}")
+
+    def publish(self, key: str) -> None:
+        """The Council meets, the Ministry approves, the results are announced: each recorded on its own day."""
+        self.clock.jump(datetime(2025, 3, 26, 16, 30, tzinfo=ICT))
+        self.council.record_council_meeting(key, MEETING, SECRETARIAT)
+        self.clock.jump(datetime(2025, 3, 28, 15, 0, tzinfo=ICT))
+        self.council.record_approval(key, APPROVAL, SECRETARIAT)
+        self.clock.jump(datetime(2025, 4, 6, 9, 0, tzinfo=ICT))
+        self.council.announce(key, ANNOUNCED_ON, SECRETARIAT)
 
     def self_assess(self, key: str, unit: str) -> None:
         rng = random.Random(f"{self.seed}/{unit}")

@@ -20,6 +20,7 @@ from council.cli import (
     principal_commands,
     projection_commands,
     receipt_commands,
+    round_commands,
     scheduler_commands,
     setup_commands,
     verify_commands,
@@ -54,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = root.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in (setup_commands, principal_commands, projection_commands, receipt_commands, checkpoint_commands,
-                   archive_commands, verify_commands, scheduler_commands):
+                   archive_commands, verify_commands, scheduler_commands, round_commands):
         module.add_commands(commands)
     return root
 

@@ -10,14 +10,33 @@ CENT = Decimal("0.01")
 
 def results_table(results: dict[str, Any], top: int = 10) -> str:
     lines = [f"PAR INDEX {results['round']} ({results['phase']}): top {top}",
-             f"{'rank':>4}  {'unit':<24} {'index':>7}  group  components (%)"]
+             f"{'rank':>4} {'±':>4}  {'unit':<24} {'index':>7}  group  components (%)"]
     for result in results["units"][:top]:
         components = " ".join(f"{code}:{value.quantize(CENT)}" for code, value in result.components.items())
-        lines.append(f"{result.rank or '-':>4}  {result.unit.name:<24} {result.index:>7}  {result.group or '-':^5}  "
-                     f"{components}")
+        lines.append(f"{result.rank or '-':>4} {_move(result):>4}  {result.unit.name:<24} {result.index:>7}  "
+                     f"{result.group or '-':^5}  {components}")
     averages = results["averages"]
     lines.append("averages: " + "; ".join(f"{name} {value.quantize(CENT)}" for name, value in averages.items()))
+    summary = results.get("summary")
+    if summary is not None and summary.mean is not None:
+        groups = ", ".join(f"{name} {count}" for name, count in summary.groups.items())
+        lines.append(f"mean {summary.mean.quantize(CENT)}, {summary.above_mean} of {summary.ranked} above it; "
+                     f"groups: {groups}, none {summary.ungrouped}")
+        if summary.previous_round:
+            lines.append(f"against {summary.previous_round}: rose {summary.rose}, fell {summary.fell}, "
+                         f"stayed {summary.stayed}, new {summary.new}")
     return "\n".join(lines)
+
+
+def _move(result: Any) -> str:
+    """The change of rank against the previous round: ▲3 rose three places, ▼2 fell two, = stayed, mới (new)."""
+    if result.new:
+        return "mới"
+    if result.rank_change is None:
+        return ""
+    if result.rank_change > 0:
+        return f"▲{result.rank_change}"
+    return f"▼{-result.rank_change}" if result.rank_change < 0 else "="
 
 
 def history_text(title: str, history: dict[str, Any]) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from council.services.application import CouncilBase, Receipt
 from domain.round import Round
 from domain.score import Score
-from domain.values import Actor, Context, ScoreAddress
+from domain.values import Actor, Context, Role, ScoreAddress
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,21 @@ class AppraisalServices(CouncilBase):
         rnd, ctx = self._round(key), self.context(actor)
         return self._save(*self._surveyed(rnd, unit, points, source, ctx))
 
-    def _surveyed(self, rnd: Round, unit: str, points: Mapping[str, object], source: str, ctx: Context) -> list[Score]:
+    def record_targets(self, key: str, unit: str, points: Mapping[str, object], actor: Actor,
+                       source: str) -> list[Receipt]:
+        """Socio-economic target points of one unit, leaf → points, computed from the official statistics named in
+        `source`, in one transaction (issue 12: never self-scored)."""
+        actor.require_role(Role.SECRETARIAT)  # before any leaf is looked up: a stranger learns nothing of the tree
+        rnd, ctx = self._round(key), self.context(actor)
+        return self._save(*self._surveyed(rnd, unit, points, source, ctx, Score.record_targets))
+
+    def _surveyed(self, rnd: Round, unit: str, points: Mapping[str, object], source: str, ctx: Context,
+                  record: Callable[..., None] = Score.record_survey) -> list[Score]:
+        """Each leaf's score with `record` (survey or target points from `source`) applied, not yet saved."""
         rnd.unit(unit)
         scores = []
         for leaf, value in points.items():
             score = self._score(rnd, unit, leaf, ctx)
-            score.record_survey(value, source, rnd, ctx)
+            record(score, value, source, rnd, ctx)
             scores.append(score)
         return scores

@@ -70,4 +70,9 @@ class RoundServices(CouncilBase):
                         for name, w in rnd.windows.items()},
             "extensions": [{"window": w, "unit": u, "closes_at": t} for (w, u), t in rnd.extensions.items()],
             "thresholds": rnd.thresholds,
+            "meeting": None if rnd.meeting is None else {
+                "held_on": rnd.meeting.held_on, "members": list(rnd.meeting.members), "minutes": rnd.meeting.minutes},
+            "approval": None if rnd.approval is None else {
+                "number": rnd.approval.decision_number, "decided_on": rnd.approval.decided_on},
+            "announcement": None if rnd.announced_on is None else {"announced_on": rnd.announced_on},
         }

@@ -14,6 +14,7 @@ import hashlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from council.services import Council
 from council.services.appraisal_service import ExplanationReport
 from council.services.evidence_service import Upload
+from council.services.publication_service import Approval, Meeting
 from council.services.round_service import RoundPlan
 from domain.values import ScoreAddress
 from tests.api.conftest import ADMIN
@@ -54,9 +56,13 @@ COUNCIL_IN_FIELD = frozenset({COUNCIL_FIELD})
 LEDGER_READERS = frozenset({SECRETARIAT_, ADMIN_, INSPECTOR, COUNCIL_FIELD, COUNCIL_OUTSIDE})
 
 # The round's states, in order; a row names the one its request needs.
-SELF_ASSESSMENT, APPRAISAL, EXPLANATION, EXPLAINED, PUBLISHED = (
-    "self_assessment", "appraisal", "explanation", "explained", "published")
-STEPS = (SELF_ASSESSMENT, APPRAISAL, EXPLANATION, EXPLAINED, PUBLISHED)
+SELF_ASSESSMENT, APPRAISAL, EXPLANATION, EXPLAINED, FINALIZED, MET, APPROVED, PUBLISHED = (
+    "self_assessment", "appraisal", "explanation", "explained", "finalized", "met", "approved", "published")
+STEPS = (SELF_ASSESSMENT, APPRAISAL, EXPLANATION, EXPLAINED, FINALIZED, MET, APPROVED, PUBLISHED)
+# The end of a round (on 6 April): the Council meets on 26 March, the Ministry approves on 28 March, announced 6 April.
+MEETING = Meeting(date(2025, 3, 26), ("Nguyễn Văn Hùng", "Trần Thị Lan"), "Biên bản số 12/BB-HĐTĐ")
+APPROVAL = Approval("268/QĐ-BNV", date(2025, 3, 28))
+ANNOUNCED_ON = date(2025, 4, 6)
 LEVELS = {"province": [{"code": "01", "name": "Hà Nội"}, {"code": "79", "name": "TP Hồ Chí Minh"}],
           "ministry": [{"code": "MOJ", "name": "Bộ Tư pháp"}, {"code": "MOF", "name": "Bộ Tài chính"}]}
 
@@ -93,6 +99,7 @@ class Row:
     leaf: str | None = None                      # another leaf than the seeded one
     stranger_status: int = 403                   # what a denied principal gets
     checkpoints: bool = False                    # two checkpoints are signed first
+    framework: str | None = None                 # the province round's tree, when not the 2022 one
     xfail: dict[str, str] = field(default_factory=dict)   # caller -> a known finding: that cell fails, strictly
 
     @property
@@ -112,10 +119,19 @@ ROWS = [
     Row("round", "GET", "/api/v1/rounds/{round_key}", PRINCIPALS),
     Row("phase", "POST", "/api/v1/rounds/{round_key}/phase", frozenset({SECRETARIAT_}),
         json=lambda s: {"phase": "appraisal", "reason": "self-assessment closed"}),
+    Row("meeting", "POST", "/api/v1/rounds/{round_key}/meeting", frozenset({SECRETARIAT_}), state=FINALIZED,
+        json=lambda s: {"held_on": MEETING.held_on.isoformat(), "members": list(MEETING.members),
+                        "minutes": MEETING.minutes}),
+    Row("approval", "POST", "/api/v1/rounds/{round_key}/approval", frozenset({SECRETARIAT_}), state=MET,
+        json=lambda s: {"number": APPROVAL.decision_number, "decided_on": APPROVAL.decided_on.isoformat()}),
+    Row("announcement", "POST", "/api/v1/rounds/{round_key}/announcement", frozenset({SECRETARIAT_}),
+        state=APPROVED, json=lambda s: {"announced_on": ANNOUNCED_ON.isoformat()}),
     Row("extensions", "POST", "/api/v1/rounds/{round_key}/extensions", frozenset({SECRETARIAT_}),
         json=lambda s: {"window": "self_assessment", "closes_at": "2025-02-15T00:00:00+07:00", "reason": "bão lũ"}),
     Row("results", "GET", "/api/v1/rounds/{round_key}/results",
         frozenset({SECRETARIAT_, COUNCIL_FIELD, COUNCIL_OUTSIDE, INSPECTOR}), state=APPRAISAL),
+    Row("rescore", "GET", "/api/v1/rounds/{round_key}/rescore",
+        frozenset({SECRETARIAT_, COUNCIL_FIELD, COUNCIL_OUTSIDE, INSPECTOR}), query="framework=province-876-2022-v2"),
     Row("results-published", "GET", "/api/v1/rounds/{round_key}/results",
         frozenset({SECRETARIAT_, COUNCIL_FIELD, COUNCIL_OUTSIDE, INSPECTOR, OWN_OFFICER, OTHER_OFFICER}),
         state=PUBLISHED),
@@ -138,6 +154,9 @@ ROWS = [
         if_match=True, json=lambda s: {"accept": False, "reason": "không có tài liệu mới"}),
     Row("self-assessment-form", "POST", "/api/v1/rounds/{round_key}/units/{unit}/self-assessment", OFFICER,
         json=lambda s: {"entries": [{"leaf": "2.1.3", "points": "0.50", "missing_evidence": "chưa ban hành"}]}),
+    Row("targets", "POST", "/api/v1/rounds/{round_key}/units/{unit}/targets", frozenset({SECRETARIAT_}),
+        state=APPRAISAL, json=lambda s: {"source": "Niên giám thống kê 2024", "points": {"8.4.1": "1.25"}},
+        framework="province-876-2022-v2"),
     Row("submission", "POST", "/api/v1/rounds/{round_key}/units/{unit}/submission", OFFICER, complete=True,
         json=lambda s: {"approved_by": "UBND tỉnh", "report": {
             "sha256": s.sha256, "name": "bao-cao.pdf", "media_type": "application/pdf", "size": 2048}}),
@@ -175,7 +194,8 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
     through the services, as their users would."""
     levels = ("province", "ministry") if row.unit_scoped else ("province",)
     seeds = {level: Seed(round_key=f"2024-{level}", unit=LEVELS[level][0]["code"],
-                         framework_id=f"{level}-876-2022") for level in levels}
+                         framework_id=(row.framework if level == "province" and row.framework else
+                                       f"{level}-876-2022")) for level in levels}
     for level, seed in seeds.items():
         council.open_round(RoundPlan(2024, seed.framework_id, LEVELS[level], WINDOWS), SECRETARIAT)
         own = officer(seed.unit)
@@ -190,13 +210,22 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
     state = STEPS.index(row.state)
     for step, when, phases in ((APPRAISAL, (2025, 2, 10, 9), ("appraisal",)),
                                (EXPLANATION, (2025, 3, 12, 9), ("explanation",)),
-                               (PUBLISHED, (2025, 3, 21, 9), ("council_review", "finalized", "published"))):
+                               (FINALIZED, (2025, 3, 21, 9), ("council_review", "finalized"))):
         if state < STEPS.index(step):
             continue
         clock.set(*when)
         for seed in seeds.values():
             for phase in phases:
                 council.advance_phase(seed.round_key, phase, SECRETARIAT)
+    if state >= STEPS.index(FINALIZED):  # the end of the round, on the day of the announcement
+        clock.set(2025, 4, 6, 9)
+        for seed in seeds.values():
+            if state >= STEPS.index(MET):
+                council.record_council_meeting(seed.round_key, MEETING, SECRETARIAT)
+            if state >= STEPS.index(APPROVED):
+                council.record_approval(seed.round_key, APPROVAL, SECRETARIAT)
+            if state >= STEPS.index(PUBLISHED):
+                council.announce(seed.round_key, ANNOUNCED_ON, SECRETARIAT)
     for seed in seeds.values():
         if row.state == EXPLAINED:
             seed.explanation_id, _ = council.file_explanation(ScoreAddress(seed.round_key, seed.unit, seed.leaf),

@@ -58,6 +58,15 @@ def test_results_as_json(callers, played):  # noqa: F811
     assert units["48"]["index"] == "32.00"
     assert units["01"]["fields"]["2"] == "8.25" and units["01"]["components"]["2"] == "97.06"
     assert [u["unit"]["code"] for u in body["units"]] == ["01", "79", "48"]
+    first = units["01"]
+    assert first["field_ranks"]["2"] == 1 and first["parts"]["targets"] == "0.00"
+    assert D(first["parts"]["appraisal"]) + D(first["parts"]["targets"]) + D(first["parts"]["survey"]) == D("99.45")
+    assert (first["previous"], first["rank_change"], first["index_change"], first["new"]) == (None, None, None, False)
+    assert body["previous_round"] is None and body["maxima"]["2"] == "8.50"
+    summary = body["summary"]
+    assert (summary["ranked"], summary["groups"]["A"], summary["previous_round"], summary["largest_rise"]) == (
+        3, 1, None, None)
+    assert summary["mean"] == body["averages"]["national"]
 
 
 def test_results_as_csv_keep_the_vietnamese_names_and_two_place_numbers(callers, played):  # noqa: F811
@@ -79,6 +88,13 @@ def test_results_as_csv_keep_the_vietnamese_names_and_two_place_numbers(callers,
             if name.startswith("field "):
                 assert TWO_PLACES.match(value), (name, value)
     assert rows[0]["index"] == "99.45" and rows[0]["rank"] == "1" and rows[0]["group"] == "A"
+    fields = [name.split()[1] for name in rows[0] if name.startswith("field ") and name.endswith(" points")]
+    assert fields and [f"rank field {f}" for f in fields] == [n for n in rows[0] if n.startswith("rank field ")]
+    for column in ("appraisal points", "targets points", "survey points", "previous round", "previous rank",
+                   "previous index", "rank change", "index change", "new"):
+        assert column in rows[0], column
+    assert rows[0]["rank field 2"] == "1" and rows[0]["targets points"] == "0.00"
+    assert (rows[0]["previous rank"], rows[0]["rank change"], rows[0]["new"]) == ("", "", "False")
 
 
 def test_results_as_xlsx_have_numbers_as_numbers_and_the_names_intact(callers, played):  # noqa: F811

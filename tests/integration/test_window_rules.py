@@ -4,7 +4,7 @@ the unit's own close; the council decides in council review; extensions never ov
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from api import create_app
 from council import bootstrap
 from council.services.appraisal_service import Decision, ExplanationReport
 from council.services.principal_service import Scope
+from council.services.publication_service import Approval, Meeting
 from council.services.round_service import Extension
 from domain.base import event_type, reason_of
 from domain.errors import (
@@ -164,8 +165,13 @@ def test_extensions_never_overlap_the_windows_nor_reopen_a_finished_round(counci
     clock.set(2025, 3, 12, 9)
     council.advance_phase(key, "explanation", SECRETARIAT)
     clock.set(2025, 3, 21, 9)
-    for phase in ("council_review", "finalized", "published"):
+    for phase in ("council_review", "finalized"):
         council.advance_phase(key, phase, SECRETARIAT)
+    council.record_council_meeting(key, Meeting(date(2025, 3, 21), ("Nguyễn Văn Hùng",), "Biên bản số 12/BB-HĐTĐ"),
+                                   SECRETARIAT)
+    council.record_approval(key, Approval("268/QĐ-BNV", date(2025, 3, 21)), SECRETARIAT)
+    council.announce(key, date(2025, 3, 21), SECRETARIAT)
+    assert council.round(key)["phase"] == "published"
     before = log_size(council)
     for window in ("explanation", "self_assessment"):
         with pytest.raises(RoundFinishedError):

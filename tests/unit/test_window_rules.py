@@ -3,7 +3,7 @@ against the units' windows (domain only, no storage)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -48,7 +48,12 @@ def in_phase(phase: str, extend: tuple[str, datetime, str | None] | None = None)
     for step, at in times.items():
         if rnd.phase == phase:
             break
-        rnd.advance(step, ctx(SECRETARIAT, at))
+        if step == "published":  # by the Council's meeting, the Ministry's approval and the announcement
+            rnd.council_meeting(date(2025, 4, 3), ["Nguyễn Văn Hùng"], "Biên bản số 12/BB-HĐTĐ", ctx(SECRETARIAT, at))
+            rnd.approve("268/QĐ-BNV", date(2025, 4, 10), ctx(SECRETARIAT, at))
+            rnd.announce(date(2025, 4, 15), ctx(SECRETARIAT, at))
+        else:
+            rnd.advance(step, ctx(SECRETARIAT, at))
     assert rnd.phase == phase
     return rnd
 
@@ -128,7 +133,9 @@ def test_entering_a_window_phase_early_or_leaving_a_phase_without_a_window_is_fr
     rnd.advance("explanation", ctx(SECRETARIAT, BEFORE_EXPLANATION))  # units wait for the window to open
     rnd.advance("council_review", ctx(SECRETARIAT, AFTER))
     rnd.advance("finalized", ctx(SECRETARIAT, AFTER))
-    rnd.advance("published", ctx(SECRETARIAT, AFTER))
+    with pytest.raises(WrongPhaseError) as refused:  # published only by the announcement
+        rnd.advance("published", ctx(SECRETARIAT, AFTER))
+    assert (refused.value.type, rnd.phase) == ("published-by-announcement", "finalized")
 
 
 # Silence as acceptance
