@@ -1,4 +1,5 @@
-"""A realistic provincial round played through the services, on a simulated 2025 timeline."""
+"""The demo: the 2023 and 2024 provincial rounds of the PAR INDEX played through the services on simulated
+timelines, with the published figures where they are public (council/cli/demo_years.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,24 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from council.cli.demo_years import YEARS, LeafStory, PublishedYear, leaf_points, story, target_indices
 from council.services import Council
 from council.services.appraisal_service import Decision, ExplanationReport
 from council.services.evidence_service import Upload
 from council.services.principal_service import Scope
 from council.services.publication_service import Approval, Meeting
 from council.services.round_service import RoundPlan
-from domain.framework import Node
+from domain.errors import NotFoundError
+from domain.framework import Framework, Node
 from domain.values import Actor, Role, ScoreAddress
 
 ICT = timezone(timedelta(hours=7))
 CUT_COMMENT = "Tài liệu kiểm chứng chưa chứng minh đủ mức độ hoàn thành."
 ACCEPTED = "Tài liệu bổ sung chứng minh đạt yêu cầu."
 REJECTED = "Tài liệu bổ sung ban hành sau thời điểm đánh giá."
+ADJUSTED = "Hội đồng thẩm định: kết quả thực hiện chưa đạt chỉ tiêu kế hoạch năm."
+EXPLAINED = "Tỉnh đã hoàn thành 100% nhiệm vụ; xin bổ sung báo cáo kết quả kèm theo."
+TREE = "province-876-2022-v2"  # the published field maxima (docs/decisions/0013)
 YEAR = 2024
 SECRETARIAT = Actor(id="tothuky.vu-cchc@moha.gov.vn", role=Role.SECRETARIAT)
 # Council seats: the ministry that leads each field appraises it (never its own ministry).
@@ -32,12 +38,9 @@ COUNCIL = {
     "6": Actor(id="hdtd.taichinh@mof.gov.vn", role=Role.COUNCIL, fields=("6",), ministry="MOF"),
     "7": Actor(id="hdtd.thongtin@mic.gov.vn", role=Role.COUNCIL, fields=("7",), ministry="MIC"),
 }
-# The end of the round: the Appraisal Council's meeting agrees the results, the Ministry approves, then announces.
-MEETING = Meeting(date(2025, 3, 26), ("Nguyễn Văn Hùng", "Trần Thị Thu Hà", "Lê Minh Tuấn", "Phạm Thị Hồng Nhung",
-                                      "Đỗ Quang Vinh", "Vũ Thị Mai Anh", "Hoàng Đức Thắng"),
-                  "Biên bản số 12/BB-HĐTĐ")
-APPROVAL = Approval("268/QĐ-BNV", date(2025, 3, 28))
-ANNOUNCED_ON = date(2025, 4, 6)
+# The Appraisal Council's members present when it agrees a round's results (illustrative names).
+MEMBERS = ("Nguyễn Văn Hùng", "Trần Thị Thu Hà", "Lê Minh Tuấn", "Phạm Thị Hồng Nhung", "Đỗ Quang Vinh",
+           "Vũ Thị Mai Anh", "Hoàng Đức Thắng")
 
 
 @dataclass
@@ -75,127 +78,157 @@ def grid_points(rng: random.Random, leaf: Node, low: float) -> Decimal:
 
 @dataclass
 class Demo:
+    """The published years (council/cli/demo_years.py), each a whole provincial round of the published tree played
+    through the services on its own simulated timeline: self-assessment with evidence and submission in January,
+    the Secretariat's proposals, the Council's adjustments (about one appraised leaf in seven), explanations and
+    decisions in March, targets and survey points, finalization, the Council's meeting, the Ministry's approval and
+    the announcement. Each unit's final points add up to the index chosen for it."""
+
     council: Council
     clock: SimulatedClock
     seed: int = 2024
-    disputed: list[tuple[str, str]] = field(default_factory=list)
+    stories: dict[str, dict[str, list[LeafStory]]] = field(default_factory=dict)
+    indices: dict[int, dict[str, Decimal]] = field(default_factory=dict)  # year → the index chosen per unit
 
     def play(self, units: list[dict[str, Any]]) -> str:
-        key = self.open_round(units)
-        for unit in units:
-            self.self_assess(key, unit["code"])
-        self.stage(key, "appraisal", datetime(2025, 2, 10, 8, 0, tzinfo=ICT))
-        for unit in units:
-            self.appraise(key, unit["code"])
-        self.adjust(key, units)
-        self.stage(key, "explanation", datetime(2025, 3, 10, 8, 0, tzinfo=ICT))
-        self.explain(key, units)
-        self.stage(key, "council_review", datetime(2025, 3, 21, 8, 0, tzinfo=ICT))
-        self.decide(key)
-        self.survey(key, units)
-        self.stage(key, "finalized", datetime(2025, 3, 25, 8, 0, tzinfo=ICT))
-        self.publish(key)
+        """Both years, the earlier first; the key of the later."""
+        key = ""
+        for year in sorted(YEARS):
+            key = f"{year}-province"
+            try:
+                self.council.round(key)
+            except NotFoundError:
+                self.play_year(YEARS[year], units)
         return key
 
-    def open_round(self, units: list[dict[str, Any]]) -> str:
+    def play_year(self, spec: PublishedYear, units: list[dict[str, Any]]) -> str:
+        year, after = spec.year, spec.year + 1
+        self.clock.jump(datetime(after, 1, 6, 8, 0, tzinfo=ICT))
+        key = self.open_round(year, units)
+        framework = self.council.framework(key)
+        finals = self.finals(spec, framework, units)
+        plans = self.stories.setdefault(key, {})
+        for unit in units:
+            rng = random.Random(f"{self.seed}/{year}/story/{unit['code']}")
+            plans[unit["code"]] = [story(leaf.code, finals[unit["code"]][leaf.code], leaf.max_points, rng)
+                                   for leaf in framework.leaves("appraisal")]
+            self.self_assess(key, unit["code"], year)
+        self.stage(key, "appraisal", datetime(after, 2, 10, 8, 0, tzinfo=ICT))
+        for unit in units:
+            self.appraise(key, unit["code"])
+        self.adjust(key)
+        self.stage(key, "explanation", datetime(after, 3, 10, 8, 0, tzinfo=ICT))
+        filed = self.explain(key)
+        self.stage(key, "council_review", datetime(after, 3, 21, 8, 0, tzinfo=ICT))
+        self.decide(key, filed)
+        self.measured(key, framework, units, finals, year)
+        self.stage(key, "finalized", datetime(after, 3, 25, 8, 0, tzinfo=ICT))
+        self.publish(key, spec)
+        return key
+
+    def finals(self, spec: PublishedYear, framework: Framework,
+               units: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
+        previous = self.indices.get(spec.year - 1)
+        indices = self.indices[spec.year] = target_indices(spec, units, self.seed, previous)
+        return {code: leaf_points(framework, index, random.Random(f"{self.seed}/{spec.year}/leaves/{code}"))
+                for code, index in indices.items()}
+
+    def open_round(self, year: int, units: list[dict[str, Any]]) -> str:
+        after = year + 1
         windows = {
-            "self_assessment": {"opens_at": datetime(2025, 1, 1, tzinfo=ICT),
-                                "closes_at": datetime(2025, 2, 1, tzinfo=ICT)},
-            "explanation": {"opens_at": datetime(2025, 3, 10, tzinfo=ICT),
-                            "closes_at": datetime(2025, 3, 20, tzinfo=ICT)},
+            "self_assessment": {"opens_at": datetime(after, 1, 1, tzinfo=ICT),
+                                "closes_at": datetime(after, 2, 1, tzinfo=ICT)},
+            "explanation": {"opens_at": datetime(after, 3, 10, tzinfo=ICT),
+                            "closes_at": datetime(after, 3, 20, tzinfo=ICT)},
         }
-        self.council.open_round(RoundPlan(YEAR, "province-876-2022", units, windows), SECRETARIAT)
-        return f"{YEAR}-province"
+        self.council.open_round(RoundPlan(year, TREE, units, windows), SECRETARIAT)
+        return f"{year}-province"
 
     def stage(self, key: str, phase: str, at: datetime) -> None:
         self.clock.jump(at)
-        self.council.advance_phase(key, phase, SECRETARIAT, reason=f"kế hoạch thẩm định {YEAR}: {phase}")
+        self.council.advance_phase(key, phase, SECRETARIAT, reason=f"kế hoạch thẩm định {key[:4]}: {phase}")
 
-    def publish(self, key: str) -> None:
+    def publish(self, key: str, spec: PublishedYear) -> None:
         """The Council meets, the Ministry approves, the results are announced: each recorded on its own day."""
-        self.clock.jump(datetime(2025, 3, 26, 16, 30, tzinfo=ICT))
-        self.council.record_council_meeting(key, MEETING, SECRETARIAT)
-        self.clock.jump(datetime(2025, 3, 28, 15, 0, tzinfo=ICT))
-        self.council.record_approval(key, APPROVAL, SECRETARIAT)
-        self.clock.jump(datetime(2025, 4, 6, 9, 0, tzinfo=ICT))
-        self.council.announce(key, ANNOUNCED_ON, SECRETARIAT)
+        after = spec.year + 1
+        self.clock.jump(datetime(after, 3, 26, 16, 30, tzinfo=ICT))
+        self.council.record_council_meeting(key, Meeting(date(after, 3, 26), MEMBERS, spec.minutes), SECRETARIAT)
+        self.clock.jump(datetime(spec.decided_on.year, spec.decided_on.month, spec.decided_on.day, 15, tzinfo=ICT))
+        self.council.record_approval(key, Approval(spec.decision, spec.decided_on), SECRETARIAT)
+        self.clock.jump(datetime(spec.announced_on.year, spec.announced_on.month, spec.announced_on.day, 9,
+                                 tzinfo=ICT))
+        self.council.announce(key, spec.announced_on, SECRETARIAT)
 
-    def self_assess(self, key: str, unit: str) -> None:
-        rng = random.Random(f"{self.seed}/{unit}")
+    def self_assess(self, key: str, unit: str, year: int) -> None:
+        rng = random.Random(f"{self.seed}/{year}/{unit}")
         entries: list[dict[str, Any]] = []
         documents: dict[str, dict[str, Any]] = {}
-        for leaf in self.council.framework(key).leaves("appraisal"):
-            entry: dict[str, Any] = {"leaf": leaf.code, "points": grid_points(rng, leaf, 0.55)}
+        for plan in self.stories[key][unit]:
+            entry: dict[str, Any] = {"leaf": plan.leaf, "points": plan.self_points}
+            field_code = plan.leaf.split(".")[0]
             if rng.random() < 0.06:
                 entry["missing_evidence"] = "Tài liệu kiểm chứng đang chờ UBND tỉnh ký ban hành; gửi bổ sung sau."
             else:
-                if leaf.field not in documents:  # one report backs every leaf of its field
-                    documents[leaf.field] = document(self.council, unit, f"lĩnh vực {leaf.field}", len(documents) + 1)
-                entry["evidence"] = [documents[leaf.field]]
+                if field_code not in documents:  # one report backs every leaf of its field
+                    documents[field_code] = document(self.council, unit, f"lĩnh vực {field_code}",
+                                                     len(documents) + 1)
+                entry["evidence"] = [documents[field_code]]
             entries.append(entry)
         self.council.self_assess(key, unit, entries, officer(unit))
         self.council.submit(key, unit, approved_by=f"Chủ tịch UBND tỉnh ({unit})",
                             report=document(self.council, unit, "báo cáo", 100), actor=officer(unit))
 
     def appraise(self, key: str, unit: str) -> None:
-        rng = random.Random(f"{self.seed}/appraise/{unit}")
-        proposals = []
-        for state in self.council.unit_scores(key, unit):
-            if state["method"] != "appraisal":
-                continue
-            cut = Decimal("0.25") if rng.random() < 0.15 else Decimal(0)
-            points = max(Decimal("0.00"), state["self_points"] - cut) if state["self_points"] else Decimal("0.00")
-            points -= points % _step(self.council, key, state["leaf"])
-            comment = "" if points == state["self_points"] else CUT_COMMENT
-            proposals.append({"leaf": state["leaf"], "points": points, "comment": comment,
-                              "expected_version": state["version"]})
+        versions = {state["leaf"]: state["version"] for state in self.council.unit_scores(key, unit)}
+        proposals = [{"leaf": plan.leaf, "points": plan.proposed,
+                      "comment": "" if plan.proposed == plan.self_points else CUT_COMMENT,
+                      "expected_version": versions[plan.leaf]} for plan in self.stories[key][unit]]
         self.council.propose_many(key, unit, proposals, SECRETARIAT)
 
-    def disputes(self, key: str, units: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        """The (unit, leaf) pairs the council adjusts and the units then dispute: fixed by the seed."""
-        rng = random.Random(f"{self.seed}/adjust")
-        leaves = [leaf.code for leaf in self.council.framework(key).leaves("appraisal")]
-        return [(unit, rng.choice(leaves)) for unit in rng.sample([u["code"] for u in units], 12)]
+    def adjust(self, key: str) -> None:
+        for unit, plans in self.stories[key].items():
+            for plan in plans:
+                if plan.adjusted is None:
+                    continue
+                at = ScoreAddress(key, unit, plan.leaf)
+                state = self.council.score(at)
+                member = COUNCIL.get(state["field"], COUNCIL["1"])
+                self.council.adjust(at, plan.adjusted, ADJUSTED, state["version"], member)
 
-    def adjust(self, key: str, units: list[dict[str, Any]]) -> None:
-        self.disputed = self.disputes(key, units)
-        for unit, leaf in self.disputed:
+    def explain(self, key: str) -> dict[tuple[str, str], str]:
+        filed = {}
+        for unit, plans in self.stories[key].items():
+            for plan in plans:
+                if not plan.explained:
+                    continue
+                at, extra = ScoreAddress(key, unit, plan.leaf), document(self.council, unit, plan.leaf, 900)
+                self.council.attach_evidence(at, extra, officer(unit))
+                report = ExplanationReport(EXPLAINED, plan.self_points, [extra["sha256"]])
+                filed[(unit, plan.leaf)], _ = self.council.file_explanation(at, report, officer(unit))
+        return filed
+
+    def decide(self, key: str, filed: dict[tuple[str, str], str]) -> None:
+        for (unit, leaf), explanation in filed.items():
+            plan = next(p for p in self.stories[key][unit] if p.leaf == leaf)
             at = ScoreAddress(key, unit, leaf)
             state = self.council.score(at)
             member = COUNCIL.get(state["field"], COUNCIL["1"])
-            step = _step(self.council, key, leaf)
-            points = max(state["points"] - step * max(1, int(Decimal("0.25") / step)), Decimal("0.00"))
-            self.council.adjust(at, points, "Hội đồng thẩm định: kết quả thực hiện chưa đạt chỉ tiêu kế hoạch năm.",
-                                state["version"], member)
+            decision = Decision(plan.accepted, ACCEPTED if plan.accepted else REJECTED,
+                                plan.self_points if plan.accepted else None)
+            self.council.decide_explanation(at, explanation, decision, state["version"], member)
 
-    def explain(self, key: str, units: list[dict[str, Any]]) -> None:
-        for unit, leaf in self.disputed:
-            at, extra = ScoreAddress(key, unit, leaf), document(self.council, unit, leaf, 900)
-            self.council.attach_evidence(at, extra, officer(unit))
-            report = ExplanationReport("Tỉnh đã hoàn thành 100% nhiệm vụ; xin bổ sung báo cáo kết quả kèm theo.",
-                                       self.council.score(at)["self_points"], [extra["sha256"]])
-            self.council.file_explanation(at, report, officer(unit))
-
-    def decide(self, key: str) -> None:
-        for number, (unit, leaf) in enumerate(self.disputed):
-            at = ScoreAddress(key, unit, leaf)
-            state = self.council.score(at)
-            member = COUNCIL.get(state["field"], COUNCIL["1"])
-            accept = number % 2 == 0
-            decision = Decision(accept, ACCEPTED if accept else REJECTED, state["self_points"] if accept else None)
-            self.council.decide_explanation(at, "1", decision, state["version"], member)
-
-    def survey(self, key: str, units: list[dict[str, Any]]) -> None:
-        leaves = self.council.framework(key).leaves("survey")
+    def measured(self, key: str, framework: Framework, units: list[dict[str, Any]],
+                 finals: dict[str, dict[str, Decimal]], year: int) -> None:
+        """The socio-economic targets (from the statistics office) and the survey, per unit."""
+        targets = [leaf.code for leaf in framework.leaves("targets")]
+        survey = [leaf.code for leaf in framework.leaves("survey")]
         for unit in units:
-            rng = random.Random(f"{self.seed}/survey/{unit['code']}")
-            points = {leaf.code: grid_points(rng, leaf, 0.6) for leaf in leaves}
-            self.council.record_survey(key, unit["code"], points, SECRETARIAT,
-                                       source=f"Điều tra xã hội học {YEAR} (86.000 phiếu)")
-
-
-def _step(council: Council, key: str, leaf: str) -> Decimal:
-    return council.framework(key).leaf(leaf).step
+            code = unit["code"]
+            if targets:
+                self.council.record_targets(key, code, {leaf: finals[code][leaf] for leaf in targets}, SECRETARIAT,
+                                            source=f"Niên giám thống kê {year}, Cục Thống kê tỉnh ({code})")
+            self.council.record_survey(key, code, {leaf: finals[code][leaf] for leaf in survey}, SECRETARIAT,
+                                       source=f"Điều tra xã hội học {year} (86.000 phiếu)")
 
 
 def demo_principals() -> dict[str, dict[str, Any]]:

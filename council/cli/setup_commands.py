@@ -11,7 +11,7 @@ from typing import Any
 
 from council import bootstrap
 from council.cli import text_report
-from council.cli.demo_round import YEAR, Demo, SimulatedClock, issue_demo_tokens
+from council.cli.demo_round import SECRETARIAT, YEAR, Demo, SimulatedClock, issue_demo_tokens
 from council.cli.runtime import UsageError, components
 from council.infra import unit_lists
 from council.infra.settings import Settings
@@ -59,7 +59,8 @@ def demo(args: argparse.Namespace) -> int:
         except NotFoundError:
             play.play(units)
         print(text_report.results_table(parts.read_models.results(key), top=args.top))
-        unit, leaf = play.disputes(key, units)[0]
+        disputed = parts.read_models.disputes(key, SECRETARIAT)
+        unit, leaf = (disputed[0]["unit"], disputed[0]["leaf"]) if disputed else (units[0]["code"], "1.1.1")
         title = f"\nhistory of {key} / unit {unit} ({_name(units, unit)}) / leaf {leaf}"
         print(text_report.history_text(title, parts.council.history(ScoreAddress(key, unit, leaf))))
     with components(config) as live:  # tokens are issued now, on the real clock
