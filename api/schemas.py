@@ -367,6 +367,15 @@ class MovementSchema(Schema):
     change = fields.Int(metadata={"description": "places risen (positive) or fallen (negative)"})
 
 
+class IndexMovesSchema(Schema):
+    rose = fields.Int(metadata={"description": "units whose index rose against the previous round"})
+    fell = fields.Int()
+    largest_rise = Points(allow_none=True, metadata={"pattern": SIGNED_POINTS})
+    smallest_rise = Points(allow_none=True, metadata={"pattern": SIGNED_POINTS})
+    largest_fall = Points(allow_none=True, metadata={"pattern": SIGNED_POINTS, "example": "-2.91"})
+    smallest_fall = Points(allow_none=True, metadata={"pattern": SIGNED_POINTS, "example": "-0.51"})
+
+
 class ResultsSummarySchema(Schema):
     ranked = fields.Int()
     mean = Percent(allow_none=True, metadata={"description": "mean index of the ranked units"})
@@ -383,6 +392,8 @@ class ResultsSummarySchema(Schema):
     new = fields.Int()
     largest_rise = fields.Nested(MovementSchema, allow_none=True)
     largest_fall = fields.Nested(MovementSchema, allow_none=True)
+    index_moves = fields.Nested(IndexMovesSchema, allow_none=True, metadata={
+        "description": "the index changes, as announced: how many rose and fell, the largest and smallest of each"})
 
 
 class ResultsSchema(Schema):

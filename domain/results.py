@@ -55,6 +55,20 @@ class Movement:
 
 
 @dataclass(frozen=True)
+class IndexMoves:
+    """The index changes of the units ranked now and present in the previous round, as the Ministry announces
+    them ("57 provinces rose, by +0.03 to +9.39; 6 fell, by -0.51 to -2.91"). Falls are negative: the largest
+    fall is the most negative change, the smallest the one nearest zero."""
+
+    rose: int
+    fell: int
+    largest_rise: Decimal | None
+    smallest_rise: Decimal | None
+    largest_fall: Decimal | None
+    smallest_fall: Decimal | None
+
+
+@dataclass(frozen=True)
 class Summary:
     """A round at a glance, over its ranked units. `mean` is the national average (None without ranked units);
     `groups` counts every group of the thresholds (0 when none), `ungrouped` those below the lowest; the moves
@@ -74,6 +88,7 @@ class Summary:
     new: int = 0
     largest_rise: Movement | None = None
     largest_fall: Movement | None = None
+    index_moves: IndexMoves | None = None
 
 
 def component(achieved: Decimal, maximum: Decimal) -> Decimal:
@@ -197,7 +212,16 @@ def summary(results: Sequence[UnitResult], thresholds: Mapping[str, Decimal],
         new=sum(1 for r in ranked if r.new),
         largest_rise=_largest({code: change for code, change in changes.items() if change > 0}, max),
         largest_fall=_largest({code: change for code, change in changes.items() if change < 0}, min),
+        index_moves=None if previous_round is None else _index_moves(
+            [r.index_change for r in ranked if r.index_change is not None]),
     )
+
+
+def _index_moves(changes: Sequence[Decimal]) -> IndexMoves:
+    rises, falls = [c for c in changes if c > 0], [c for c in changes if c < 0]
+    return IndexMoves(rose=len(rises), fell=len(falls),
+                      largest_rise=max(rises, default=None), smallest_rise=min(rises, default=None),
+                      largest_fall=min(falls, default=None), smallest_fall=max(falls, default=None))
 
 
 def _largest(moves: Mapping[str, int], pick: Callable[[Iterable[int]], int]) -> Movement | None:

@@ -25,6 +25,11 @@ def results_table(results: dict[str, Any], top: int = 10) -> str:
         if summary.previous_round:
             lines.append(f"against {summary.previous_round}: rose {summary.rose}, fell {summary.fell}, "
                          f"stayed {summary.stayed}, new {summary.new}")
+            moves = summary.index_moves
+            if moves is not None:
+                rises = f" (+{moves.smallest_rise} to +{moves.largest_rise})" if moves.rose else ""
+                falls = f" ({moves.smallest_fall} to {moves.largest_fall})" if moves.fell else ""
+                lines.append(f"index: rose {moves.rose}{rises}, fell {moves.fell}{falls}")
     return "\n".join(lines)
 
 

@@ -204,6 +204,9 @@ def test_the_summary_counts_moves_groups_and_the_units_above_the_mean(compared):
     assert (summary.compared, summary.rose, summary.fell, summary.stayed, summary.new) == (5, 2, 1, 2, 1)
     assert summary.largest_rise == results.Movement(("03",), 3)
     assert summary.largest_fall == results.Movement(("04",), -4)
+    # index changes of 01 +7.50, 03 +13.00 (rose) and 02 -2.00, 04 -23.00, 05 -4.00 (fell); 07 new, 08 not ranked
+    assert summary.index_moves == results.IndexMoves(rose=2, fell=3, largest_rise=D("13.00"), smallest_rise=D("7.50"),
+                                                     largest_fall=D("-23.00"), smallest_fall=D("-2.00"))
 
 
 def test_every_group_is_counted_even_when_empty(framework):
