@@ -158,8 +158,8 @@ class Round:
         self.council.propose_many(self.key, unit, proposals, SECRETARIAT)
 
 
-def pgbench_tps(url: str) -> dict[str, Any]:
-    """pgbench's single-row INSERT rate (one client, 5 s) into a scratch table on the same server."""
+def pgbench_tps(url: str, clients: int = 1) -> dict[str, Any]:
+    """pgbench's single-row INSERT rate (`clients` clients, 5 s) into a scratch table on the same server."""
     program = shutil.which("pgbench")
     if program is None:
         return {"available": False, "reason": "pgbench is not on PATH"}
@@ -174,14 +174,14 @@ def pgbench_tps(url: str) -> dict[str, Any]:
                             "PGUSER": parts.username or "postgres", "PGDATABASE": parts.path.strip("/")}
         if parts.password:
             env["PGPASSWORD"] = parts.password
-        out = subprocess.run([program, "-n", "-f", script.name, "-T", "5", "-c", "1"], env=env, capture_output=True,
-                             text=True, timeout=60, check=False)
+        out = subprocess.run([program, "-n", "-f", script.name, "-T", "5", "-c", str(clients), "-j",
+                              str(min(clients, 2))], env=env, capture_output=True, text=True, timeout=60, check=False)
         os.unlink(script.name)
         found = re.search(r"tps = ([\d.]+)", out.stdout)
         if out.returncode != 0 or not found:
             return {"available": False, "reason": (out.stderr or out.stdout).strip()[-300:]}
         return {"available": True, "single_row_inserts_per_second": round(float(found.group(1))),
-                "command": "pgbench -n -f <one INSERT> -T 5 -c 1"}
+                "command": f"pgbench -n -f <one INSERT> -T 5 -c {clients} -j {min(clients, 2)}"}
     finally:
         with psycopg.connect(without_schema(url), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))

@@ -11,7 +11,9 @@ from decimal import Decimal
 import pytest
 
 from council.services.round_service import RoundPlan
-from tests.builders import SECRETARIAT, UNITS, WINDOWS, full_self_assessment, open_round
+from domain.errors import PermissionDeniedError
+from domain.values import Actor, Role, ScoreAddress
+from tests.builders import SECRETARIAT, UNITS, WINDOWS, full_self_assessment, officer, open_round
 
 D = Decimal
 MERGED = {"code": "96", "name": "Tỉnh mới sau sáp nhập", "region": "Mekong River Delta"}
@@ -80,3 +82,17 @@ def test_the_first_round_of_a_level_has_nothing_to_compare_with(read_models, rou
     assert all(r.previous is None and not r.new for r in first["units"])
     assert first["summary"].compared == 0 and first["summary"].largest_rise is None
     assert first["summary"].groups.keys() == {"A", "B", "C"}
+
+
+def test_kept_results_follow_every_write_and_never_skip_the_readers_check(council, read_models):
+    """Results are kept per position of the views (issue 13): a write moves the position, so the next read
+    computes again; a unit refused before publication stays refused when an inspector's read was kept."""
+    inspector = Actor(id="thanhtra@moha", role=Role.INSPECTOR)
+    key = open_round(council)
+    first = read_models.results(key, inspector)
+    assert read_models.results(key, inspector)["units"] is first["units"]  # the same position: kept
+    council.self_score(ScoreAddress(key, "01", "1.1.1"), "0.50", officer("01"))
+    again = read_models.results(key, inspector)
+    assert next(r.index for r in again["units"] if r.unit.code == "01") == Decimal("0.50")
+    with pytest.raises(PermissionDeniedError):
+        read_models.results(key, officer("01"))
