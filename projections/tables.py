@@ -33,8 +33,10 @@ KEYS = {
 }
 INDEXES = {
     "scores": ["round_key, unit"],
+    # appended, never inserted: an index's name is its place in the list, and `db init` adds a new one to
+    # existing tables; (round_key, position) serves an audit page of a round without sorting the round (issue 13)
     "audit": ["round_key, unit, leaf, position", "actor, position", "type, position", "recorded_at, position",
-              "request_id, position"],
+              "request_id, position", "round_key, position"],
 }
 REGISTRY_KEY = f"council-{SCHEMA}"
 LEASE_POLL = 0.05  # seconds between attempts when a caller waits for a writer lease
