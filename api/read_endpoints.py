@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -44,6 +44,14 @@ def export(fmt: str, title: str, header: list[str], rows: list[list[Any]]) -> Re
     return download(spreadsheets.to_xlsx(title, header, rows), spreadsheets.XLSX, f"{title}.xlsx")
 
 
+def kept_json(found: dict[str, Any]) -> Response:
+    """The results as JSON, serialized once per stamp the read models keep them under (issue 13: serializing 63
+    units on every read was the bound once the answer itself was kept)."""
+    body = read_models().derived(found["kept"], "results-json",
+                                 lambda: current_app.json.response(ResultsSchema().dump(found)).get_data())
+    return Response(body, mimetype="application/json")
+
+
 @blp.route("/rounds/<round_key>/results")
 class Results(MethodView):
     @blp.arguments(ResultsQuerySchema, location="query")
@@ -52,7 +60,7 @@ class Results(MethodView):
     def get(self, query: dict[str, Any], round_key: str) -> Any:
         found = read_models().results(round_key, reader=actor(), min_position=query.get("after"))
         if query["format"] == "json":
-            return found
+            return kept_json(found)
         return export(query["format"], f"results-{round_key}", *spreadsheets.results_rows(found))
 
 

@@ -60,6 +60,7 @@ class ReadModels:
         self._runner: Runner | None = None
         self._frameworks: dict[str, Framework] = {}
         self._results_kept: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._derived: dict[tuple[Any, ...], Any] = {}
 
     @property
     def runner(self) -> Runner:
@@ -122,7 +123,21 @@ class ReadModels:
             self._results_kept[stamp] = answer
         if reader is not None and not (unit_reader and answer["phase"] == "published"):
             reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
-        return dict(answer)  # a copy of the kept answer: a caller that adds a key changes nobody else's
+        # a copy of the kept answer (a caller that adds a key changes nobody else's), with the stamp it is kept
+        # under, so a caller may keep what it derives from it (the API keeps the JSON it serializes)
+        return {**answer, "kept": stamp}
+
+    def derived(self, stamp: Any, kind: str, make: Callable[[], Any]) -> Any:
+        """What a caller derives from a kept answer (by the answer's `kept` stamp), made once: e.g. the API's JSON
+        of the results. Kept beside the answers, as many, by this process's read models only."""
+        place = (kind, stamp)
+        found = self._derived.get(place)
+        if found is None:
+            found = make()
+            if len(self._derived) >= RESULTS_KEPT:
+                self._derived.pop(next(iter(self._derived)))
+            self._derived[place] = found
+        return found
 
     def _results(self, key: str, unit_reader: bool, min_position: int | None) -> dict[str, Any]:
         found, before, scores = self._read(

@@ -252,3 +252,15 @@ def test_bad_results_and_disputes_query_values_get_422(callers):
 
 def field_errors(answer) -> set[str]:
     return set(refused(answer, 422, "validation-error")["errors"])
+
+
+def test_the_results_json_kept_between_reads_follows_the_next_write(callers):
+    """The JSON is serialized once per position of the views (issue 13); a write moves the position."""
+    open_round(callers)
+    before = ok(callers["inspector"].get(f"{ROUND}/results")).json
+    assert ok(callers["inspector"].get(f"{ROUND}/results")).json == before
+    ok(callers["officer01"].put(f"{SCORE}/self-assessment", json={"points": "0.50", "note": ""}))
+    after = ok(callers["inspector"].get(f"{ROUND}/results")).json
+    index = {u["unit"]["code"]: u["index"] for u in after["units"]}
+    assert index["01"] == "0.50" and before != after
+    refused(callers["officer01"].get(f"{ROUND}/results"), 403, "forbidden-role")  # not published: still refused
