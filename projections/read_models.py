@@ -148,11 +148,7 @@ class ReadModels:
         if not found:
             raise NotFoundError(f"round {key} not found")
         round_row = found[0]
-        points: dict[str, dict[str, dict[str, Decimal]]] = {}
-        for row in scores:
-            value = row["final_points"] if row["final_points"] is not None else row["points"]
-            points.setdefault(row["round_key"], {}).setdefault(row["unit"], {})[row["leaf"]] = Decimal(
-                value if value is not None else "0.00")
+        points = _leaf_points(scores)
         computed, thresholds = self._computed(round_row, points.get(key, {}))
         previous_round = None
         if before and (not unit_reader or before[0]["phase"] == "published"):
@@ -171,13 +167,10 @@ class ReadModels:
         reader.require_role(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR)
         found, scores = self._read(
             min_position, ("SELECT * FROM {rounds} WHERE round_key = %s", [key]),
-            ("SELECT unit, leaf, points, final_points FROM {scores} WHERE round_key = %s", [key]))
+            ("SELECT round_key, unit, leaf, points, final_points FROM {scores} WHERE round_key = %s", [key]))
         if not found:
             raise NotFoundError(f"round {key} not found")
-        points: dict[str, dict[str, Decimal]] = {}
-        for row in scores:
-            value = row["final_points"] if row["final_points"] is not None else row["points"]
-            points.setdefault(row["unit"], {})[row["leaf"]] = Decimal(value if value is not None else "0.00")
+        points = _leaf_points(scores).get(key, {})
         own = self._framework(found[0]["framework"])
         before, thresholds = self._computed(found[0], points)
         units = [result.unit for result in before]
@@ -287,6 +280,16 @@ class ReadModels:
         if data not in self._frameworks:
             self._frameworks[data] = Framework.from_data(json.loads(data))
         return self._frameworks[data]
+
+
+def _leaf_points(rows: list[Any]) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """round → unit → leaf → the points that count: final, else current, else 0.00 (scores view rows)."""
+    points: dict[str, dict[str, dict[str, Decimal]]] = {}
+    for row in rows:
+        value = row["final_points"] if row["final_points"] is not None else row["points"]
+        points.setdefault(row["round_key"], {}).setdefault(row["unit"], {})[row["leaf"]] = Decimal(
+            value if value is not None else "0.00")
+    return points
 
 
 def _scoped(filters: Mapping[str, Any], reader: Actor) -> dict[str, Any]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 
 from council.infra.keyring import rfc3339
+from council.infra.recorders import Row
 from council.services.application import CouncilBase, Receipt
 from domain.errors import NoSigningKeyError, NotFoundError, UnsoundLogError
 from domain.ids import ledger_id
@@ -57,23 +60,32 @@ class LedgerServices(CouncilBase):
     def _require_sound(self, start: int) -> None:
         """Refuse (UnsoundLogError, naming it) when an event from position `start` on does not carry its own hash
         and the council's seal: a checkpoint vouches that every event it covers was written by the services."""
-        assert self.keyring is not None
-        while page := self.recorder.select_notifications(start=start, limit=PAGE):
-            for notification in page:
-                state = load_plain(notification.state)
-                stream, version = notification.originator_id, notification.originator_version
-                digest = state.get("hash")
-                if stored_hash(str(stream), version, topic_of(notification.topic), state) != digest:
-                    event = self.mapper.to_domain_event(notification)
-                    problem = None if recompute(event) == digest else "its hash does not match its content"
-                else:
-                    problem = None
-                problem = problem or self.keyring.seal_problem(stream, version, str(digest), state.get("seal"))
+        while page := self.recorder.scan(start, PAGE):  # type: ignore[attr-defined]
+            for row in page:
+                problem = self._row_problem(row)
                 if problem is not None:
-                    raise UnsoundLogError(f"not signing: the event at position {notification.id} (stream {stream}, "
+                    position, stream, version = row[0], row[1], row[2]
+                    raise UnsoundLogError(f"not signing: the event at position {position} (stream {stream}, "
                                           f"version {version}) does not hold: {problem}; run `council verify`",
-                                          position=notification.id, stream=str(stream), version=version)
-            start = page[-1].id + 1
+                                          position=position, stream=stream, version=version)
+            start = page[-1][0] + 1
+
+    def _row_problem(self, row: Row) -> str | None:
+        """Why a stored event does not carry its own hash (from its stored JSON, else decoded) or the council's
+        seal; None when it does. Its link to the version before is verify's to check."""
+        assert self.keyring is not None
+        _position, stream, version, topic, stored = row
+        state = load_plain(stored)
+        digest = state.get("hash")
+        if stored_hash(stream, version, topic_of(topic), state) != digest and recompute(self.row_event(row)) != digest:
+            return "its hash does not match its content"
+        return self.keyring.seal_problem(stream, version, str(digest), state.get("seal"))
+
+    def row_event(self, row: Row) -> Any:
+        """The domain event of a row that `recorder.scan` read."""
+        position, stream, version, topic, state = row
+        return self.mapper.to_domain_event(Notification(id=position, originator_id=UUID(stream),
+                                                        originator_version=version, topic=topic, state=state))
 
     def checkpoints(self) -> list[dict[str, Any]]:
         """Every recorded checkpoint, oldest first, with the position of its event in the log."""

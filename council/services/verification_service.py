@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from council.infra.keyring import rfc3339
@@ -308,10 +307,7 @@ class _Walk:
         return None
 
     def _event(self, row: Row) -> Any:
-        position, stream, version, topic, state = row
-        return self.council.mapper.to_domain_event(
-            Notification(id=position, originator_id=UUID(stream), originator_version=version, topic=topic,
-                         state=state))
+        return self.council.row_event(row)
 
     def _decoded(self, row: Row) -> dict[str, Any] | None:
         """The slow path of `take`: the domain event, its link and hash recomputed from its fields."""
