@@ -26,8 +26,10 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest
 
-bench: install
-	$(BIN)/python bench/demo.py
+# bench/all.py drives gunicorn with wrk (Debian's package): installed here when missing and run as root.
+bench: install-dev
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)); }
+	$(BIN)/python bench/all.py
 
 faults: install-dev
 	for backend in sqlite postgres; do \
