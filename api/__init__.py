@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from api import (
+    appraisal_sheets,
     checkpoints,
     deadlines,
     evidence,
@@ -17,6 +18,7 @@ from api import (
     idempotency_keys,
     input_limits,
     keys,
+    pages,
     problems,
     read_endpoints,
     request_ids,
@@ -62,8 +64,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     api.register_field(schemas.Percent, "string", "decimal")
     problems.register(app)
     for blueprint in (health.blp, frameworks.blp, rounds.blp, scores.blp, evidence.blp, read_endpoints.blp,
-                      verification.blp, keys.blp, checkpoints.blp, deadlines.blp, rescoring.blp):
+                      verification.blp, keys.blp, checkpoints.blp, deadlines.blp, rescoring.blp, appraisal_sheets.blp):
         api.register_blueprint(blueprint)
+    pages.register(app)
     idempotency_keys.install(app)
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.
     app.config.setdefault("MAX_CONTENT_LENGTH", settings.evidence_max_bytes + 2**16)
