@@ -4,6 +4,7 @@ events' own transaction, and, on PostgreSQL, answers within the connect timeout 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow, tuple_row
-from psycopg_pool import PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from council.infra.ddl import KEYS_TABLE
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # the service layer hands the guard in; the adapter only read
     from council.services.write_guard import Pending
 PRINCIPAL_CHANGED = "principal-changed"  # the message the refusal carries, on both backends
 CLAIM_COLUMNS = "principal, key, request_hash, request_id, outcome, expires_at"
+# A pooled connection used this recently is handed out without a ping (docs/benchmarks.md, change 4).
+PING_IDLE_SECONDS = 1.0
 # The largest write the input limits allow held the table lock for 0.57 s (docs/decisions/0006); 5 s is ample.
 STATEMENT_TIMEOUT_MS = 5000
 
@@ -58,6 +61,29 @@ def _fail_fast(method: Callable[..., Any]) -> Callable[..., Any]:
 Row = tuple[int, str, int, str, bytes]
 
 
+def ping_when_idle(pool: ConnectionPool[Any], idle_seconds: float) -> None:
+    """The pool's pre-ping (`POSTGRES_PRE_PING=y`: an empty statement on every checkout, a round trip that was a
+    third of a self-score's wall time under load) only for a connection idle for `idle_seconds` or more.
+
+    What the ping is for still holds: a connection that sat in the pool across a database restart (which takes
+    seconds) is pinged, found broken and replaced before it serves. A connection returned moments ago served a
+    statement moments ago; if the server went away since, its first statement fails as it would have failed a
+    moment later, the pool discards it, and the recorder's retry takes a fresh one (bench/faults/postgres_restart.py).
+    psycopg_pool takes `check` and `reset` only as constructor arguments and the library constructs the pool, hence
+    the two assignments."""
+    returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def stamp(conn: Any) -> None:  # `reset`: called as a connection goes back into the pool, in a good state
+        returned[conn] = time.monotonic()
+
+    def check(conn: Any) -> None:
+        last = returned.get(conn)
+        if last is None or time.monotonic() - last >= idle_seconds:
+            ConnectionPool.check_connection(conn)
+
+    pool._check, pool._reset = check, stamp
+
+
 class FailFastRecorder(PostgresApplicationRecorder):
     """PostgreSQL application recorder that answers within the connect timeout when the database is down and
     checks the write guard inside the insert's transaction, while the events table is locked."""
@@ -67,15 +93,23 @@ class FailFastRecorder(PostgresApplicationRecorder):
     select_notifications = _fail_fast(PostgresApplicationRecorder.select_notifications)  # type: ignore[assignment]
     max_notification_id = _fail_fast(PostgresApplicationRecorder.max_notification_id)  # type: ignore[assignment]
 
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        if datastore.pre_ping:
+            ping_when_idle(datastore.pool, PING_IDLE_SECONDS)
+
     def scan(self, start: int, limit: int) -> list[Row]:
-        """Up to `limit` stored events from position `start` on, in position order, as plain tuples."""
-        statement = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}.{} "
-                            "WHERE notification_id >= %s ORDER BY notification_id LIMIT %s").format(
+        """Up to `limit` stored events from position `start` on, in position order, as plain tuples.
+
+        The server writes the stream as text (lower-case, hyphens) and every column in binary, so the rows arrive
+        as `Row`s already: no UUID objects, no hex-decoding of the state, no second tuple per row (a third of the
+        time of a read of the whole log)."""
+        statement = sql.SQL("SELECT notification_id, originator_id::text, originator_version, topic, state "
+                            "FROM {}.{} WHERE notification_id >= %s ORDER BY notification_id LIMIT %s").format(
             sql.Identifier(self.datastore.schema), sql.Identifier(self.events_table_name))
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, (start, limit), prepare=True)
-            return [(position, str(stream), version, topic, bytes(state))
-                    for position, stream, version, topic, state in curs.fetchall()]
+            curs.execute(statement, (start, limit), prepare=True, binary=True)
+            return curs.fetchall()
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
         """Before the table lock: no statement of the insert may run longer than STATEMENT_TIMEOUT, so no single

@@ -75,20 +75,45 @@ class PrincipalServices(CouncilBase):
         found = self.session(token)
         return None if found is None else found.actor
 
-    def session(self, token: str) -> Session | None:
+    def session(self, token: str, *, fresh: bool = True) -> Session | None:
         """The actor of a bearer token and the principal's version it was checked against: a write whose
-        principal moved past that version before it commits is refused (council/services/write_guard.py)."""
+        principal moved past that version before it commits is refused (council/services/write_guard.py).
+
+        `fresh=False` (a write request) takes the principal as this process last read it, without asking the log
+        for newer events: the write guard checks that version again inside the events' transaction, so a
+        revocation committed meanwhile still refuses the write. A read has no such check and stays fresh."""
         digest = token_hash(token)
+        # A token index is one event that never changes: which principal a digest leads to is read from the log
+        # once per process. The principal itself is read on every request, so a revocation or rotation wins.
+        names: dict[str, str] = self.__dict__.setdefault("_token_principals", {})
         try:
-            index: TokenIndex = self.repository.get(token_id(digest), deepcopy_from_cache=False)
-            principal: Principal = self.repository.get(principal_id(index.principal), deepcopy_from_cache=False)
+            name = names.get(digest)
+            if name is None:
+                index: TokenIndex = self.repository.get(token_id(digest), deepcopy_from_cache=False)
+                if not self._chain_holds(index):
+                    return None  # a token index written around the services (forged, edited) leads nowhere
+                name = index.principal
+            principal: Principal = self._principal(principal_id(name), fresh)
         except AggregateNotFoundError:
             return None
         if principal.revoked or not secrets.compare_digest(principal.token_hash, digest):
             return None
-        if not (self._chain_holds(index) and self._chain_holds(principal)):
-            return None  # a principal or token index written around the services (forged, edited) is nobody
+        if not self._chain_holds(principal):
+            return None  # a principal written around the services is nobody
+        if len(names) >= CHECKED_MOST:
+            names.clear()
+        names[digest] = name
         return Session(principal.actor, principal.id, principal.version)
+
+    def _principal(self, stream: UUID, fresh: bool) -> Principal:
+        if not fresh and self.repository.cache is not None:
+            try:
+                cached: Any = self.repository.cache.get(stream)
+                return cached  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+        found: Principal = self.repository.get(stream, deepcopy_from_cache=False)
+        return found
 
     def _chain_holds(self, aggregate: ChainedAggregate) -> bool:
         """Whether the aggregate's stream, up to the version loaded, verifies (domain/integrity.py); remembered
