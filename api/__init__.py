@@ -18,6 +18,7 @@ from api import (
     idempotency_keys,
     input_limits,
     keys,
+    openapi_docs,
     pages,
     problems,
     read_endpoints,
@@ -39,11 +40,17 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    "OPENAPI_SWAGGER_UI_URL": openapi_docs.ASSETS_URL,  # Swagger UI from our own server: the page works offline
+    "OPENAPI_SWAGGER_UI_CONFIG": openapi_docs.SWAGGER_UI_CONFIG,
     "API_SPEC_OPTIONS": {
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
-        "info": {"description": "Appraisal of the PAR INDEX: self-assessment, council appraisal, explanations."},
+        "info": {"description": (
+            "Appraisal of the PAR INDEX: self-assessment, council appraisal, explanations.\n\n"
+            "Every operation but health, keys and this document needs `Authorization: Bearer <token>`; its "
+            "description and its `x-roles` say which roles may call it (`anyone`: no token). Errors are RFC 9457 "
+            "`application/problem+json` with a stable `type`. Every operation takes `X-Request-ID`, every POST and "
+            "PUT `Idempotency-Key`; the score writes that take `If-Match` need it (428 without it).")},
     },
 }
 
@@ -68,6 +75,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blueprint)
     pages.register(app)
     idempotency_keys.install(app)
+    openapi_docs.register(app, api)  # after every view is registered and guarded: Swagger UI's assets, the spec's pass
     # Uploads beyond the evidence limit (plus room for form fields) are refused before they are read.
     app.config.setdefault("MAX_CONTENT_LENGTH", settings.evidence_max_bytes + 2**16)
     app.extensions[wiring.EXTENSION] = wiring.Wiring(settings, app.config["COUNCIL_CLOCK"])

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import actor, protect
+from api.openapi_docs import access
 from api.schemas import (
     CheckpointSchema,
     CheckpointsSchema,
@@ -29,15 +30,19 @@ READERS = (Role.SECRETARIAT, Role.INSPECTOR, Role.ADMIN, Role.COUNCIL)
 
 @blp.route("/checkpoints")
 class Checkpoints(MethodView):
+    @access(*READERS)
     @blp.response(200, CheckpointsSchema)
     def get(self) -> dict[str, Any]:
-        """Every signed checkpoint recorded in the log, oldest first."""
+        """List the signed checkpoints of the log, oldest first."""
         actor().require_role(*READERS)
         return {"checkpoints": council().checkpoints()}
 
+    @access(Role.SECRETARIAT, Role.ADMIN)
     @blp.response(201, CheckpointSchema)
     def post(self) -> dict[str, Any]:
-        """Sign a checkpoint now over the whole log (the ledger view, caught up) and record it in the log."""
+        """Sign a checkpoint of the whole log now.
+
+        The Merkle tree head over the whole log (the ledger view, caught up), signed and recorded in the log."""
         who = actor()
         who.require_role(Role.SECRETARIAT, Role.ADMIN)
         head, receipt = council().sign_checkpoint(who, read_models().leaves())
@@ -46,8 +51,10 @@ class Checkpoints(MethodView):
 
 @blp.route("/checkpoints/latest")
 class LatestCheckpoint(MethodView):
+    @access(*READERS, errors=(404,))
     @blp.response(200, CheckpointSchema)
     def get(self) -> dict[str, Any]:
+        """Read the latest signed checkpoint (404 before the first)."""
         actor().require_role(*READERS)
         found = council().checkpoints()
         if not found:
@@ -57,10 +64,13 @@ class LatestCheckpoint(MethodView):
 
 @blp.route("/proofs/inclusion")
 class InclusionProof(MethodView):
+    @access(*READERS, errors=(404, 409))
     @blp.arguments(InclusionQuerySchema, location="query")
     @blp.response(200, InclusionProofSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The audit path of the event at `position` in the tree of a signed checkpoint of tree size `size`."""
+        """Prove that an event is in a signed checkpoint's tree.
+
+        The audit path of the event at `position` in the tree of a signed checkpoint of tree size `size`."""
         actor().require_role(*READERS)
         head = council().checkpoint(query["size"])
         leaves = read_models().leaves()[: head["tree_size"]]
@@ -74,10 +84,13 @@ class InclusionProof(MethodView):
 
 @blp.route("/proofs/consistency")
 class ConsistencyProof(MethodView):
+    @access(*READERS, errors=(404, 409))
     @blp.arguments(ConsistencyQuerySchema, location="query")
     @blp.response(200, ConsistencyProofSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The proof that the tree of checkpoint `from` is a prefix of the tree of checkpoint `to`."""
+        """Prove that one signed checkpoint's tree extends another's.
+
+        The proof that the tree of checkpoint `from` is a prefix of the tree of checkpoint `to`."""
         actor().require_role(*READERS)
         first, second = council().checkpoint(query["first"]), council().checkpoint(query["second"])
         if first["tree_size"] > second["tree_size"]:

@@ -7,6 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.openapi_docs import access
 from api.schemas import HealthSchema
 from api.wiring import components
 from council.scheduler import read_status
@@ -16,10 +17,13 @@ blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Li
 
 @blp.route("")
 class Health(MethodView):
+    @access()
     @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self) -> dict[str, Any]:
-        """200 only after the database answered a query of the log; a database that does not answer, or one
+        """Check liveness: the database, the views' lag and the scheduler.
+
+        200 only after the database answered a query of the log; a database that does not answer, or one
         without tables, is a 503 problem (service-unavailable, database-not-initialized)."""
         parts = components()
         events = parts.council.recorder.max_notification_id() or 0  # a real round trip to the events table

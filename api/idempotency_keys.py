@@ -25,6 +25,8 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 LONGEST_KEY = 200
 CONCURRENT_WAIT = 0.5  # seconds a refused twin looks for the winner's claim (committed before the refusal)
+METHODS = ("POST", "PUT")  # the writes a key makes exactly-once; other methods run guarded, without one
+GUARDED = "idempotency_guarded"  # marks the views `install` wrapped (the OpenAPI document declares the key from it)
 
 
 def request_hash() -> str:
@@ -40,7 +42,7 @@ def guard(view: Callable[..., Any]) -> Callable[..., Any]:
     def guarded_view(**kwargs: Any) -> Any:
         base: Guard = g.get("guard") or Guard()
         key = request.headers.get(HEADER, "").strip()
-        if request.method not in ("POST", "PUT") or not key:
+        if request.method not in METHODS or not key:
             with guarded(base):
                 return view(**kwargs)
         if len(key) > LONGEST_KEY:
@@ -63,7 +65,13 @@ def guard(view: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             return replay(view, kwargs, claim, found)
 
+    setattr(guarded_view, GUARDED, True)
     return guarded_view
+
+
+def keyed(view: Callable[..., Any], method: str) -> bool:
+    """Whether a view, as the app serves it, takes Idempotency-Key on `method` (api/openapi_docs.py declares it)."""
+    return method.upper() in METHODS and bool(getattr(view, GUARDED, False))
 
 
 def _winner(claim: Claim, wait: float) -> Claimed | None:
@@ -79,6 +87,8 @@ def replay(view: Callable[..., Any], kwargs: dict[str, Any], claim: Claim, found
     """The view again, its service calls answered from the recorded receipts instead of executed."""
     if found.request_hash != claim.request_hash:
         abort(422, message=f"this {HEADER} was used with another request", type="idempotency-key-reused")
+    if not auth.still_signed_in():  # a replay saves nothing, so no write guard would catch a revocation
+        abort(401, message="the token is unknown or revoked")
     g.setdefault(REPLAY, found.outcome)
     response = current_app.make_response(view(**kwargs))
     response.headers[REPLAYED] = "true"

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
-from flask import Flask, Response, json
+from flask import Flask, Response, has_request_context, json
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import INCLUDE, Schema, fields
@@ -16,6 +16,7 @@ from psycopg_pool import PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from api import request_ids
+from api.pages import i18n
 from council.infra.ddl import TablesMissingError
 from domain.errors import DomainError
 
@@ -25,16 +26,32 @@ HTTP_TYPES = {
     409: "conflict", 412: "precondition-failed", 413: "payload-too-large", 415: "unsupported-media-type",
     422: "validation-error", 428: "precondition-required", 503: "service-unavailable",
 }
+# The languages of problem titles, the API's default first: English unless the client prefers Vietnamese.
+TITLE_LANGUAGES = ("en", "vi")
 
 
 def problem(status: int, type_: str, title: str, detail: str = "", headers: dict[str, str] | None = None,
             **extra: Any) -> Response:
-    body = {"type": type_, "title": title, "status": status, **({"detail": detail} if detail else {}), **extra}
+    body = {"type": type_, "title": localized(title), "status": status, **({"detail": detail} if detail else {}),
+            **extra}
     if request_ids.current():
         body["request_id"] = request_ids.current()
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
+    response.vary.add("Accept-Language")
     return response
+
+
+def localized(title: str) -> str:
+    """The title in the language the client's Accept-Language prefers among TITLE_LANGUAGES (details stay English:
+    they name codes, fields and values for the people who debug)."""
+    language = i18n.preferred(TITLE_LANGUAGES) if has_request_context() else TITLE_LANGUAGES[0]
+    return title if language == TITLE_LANGUAGES[0] else i18n.translated(title, language)
+
+
+def domain_title(error: DomainError | type[DomainError]) -> str:
+    """A domain error's title, from its stable type: `version-conflict` is "Version conflict"."""
+    return error.type.replace("-", " ").capitalize()
 
 
 class ProblemSchema(Schema):
@@ -93,9 +110,8 @@ def _flatten(messages: dict[str, Any]) -> dict[str, Any]:
 
 def domain_error(error: DomainError) -> Response:
     details = {k: v for k, v in error.details.items() if isinstance(v, (str, int, list))}
-    title = error.type.replace("-", " ").capitalize()
     headers = {"Retry-After": "1"} if error.status == 503 else None
-    return problem(error.status, error.type, title, str(error), headers=headers, **details)
+    return problem(error.status, error.type, domain_title(error), str(error), headers=headers, **details)
 
 
 def unavailable(error: Exception) -> Response:

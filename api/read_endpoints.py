@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from api import spreadsheets
 from api.auth import actor, protect
+from api.openapi_docs import access
 from api.schemas import (
     AuditPageSchema,
     AuditQuerySchema,
@@ -54,10 +55,16 @@ def kept_json(found: dict[str, Any]) -> Response:
 
 @blp.route("/rounds/<round_key>/results")
 class Results(MethodView):
+    @access(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR, Role.UNIT,
+            scope="a unit officer once the round is published")
     @blp.arguments(ResultsQuerySchema, location="query")
     @exportable
     @blp.response(200, ResultsSchema)
     def get(self, query: dict[str, Any], round_key: str) -> Any:
+        """Read a round's results: ranks, indices, groups, fields (JSON, CSV or XLSX).
+
+        Every unit's rank, index and group, each field's points, component index and rank, and the change against
+        the previous round of the same level; `format=csv|xlsx` for a download, `after` to read your own write."""
         found = read_models().results(round_key, reader=actor(), min_position=query.get("after"))
         if query["format"] == "json":
             return kept_json(found)
@@ -66,10 +73,16 @@ class Results(MethodView):
 
 @blp.route("/audit")
 class Audit(MethodView):
+    @access(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR, Role.UNIT,
+            scope="a unit officer only their own unit's events (filtered to it when they name none)")
     @blp.arguments(AuditQuerySchema, location="query")
     @exportable
     @blp.response(200, AuditPageSchema)
     def get(self, query: dict[str, Any]) -> Any:
+        """Page through the audit trail (JSON, CSV or XLSX).
+
+        Every recorded event, filtered by round, unit, leaf, actor, type, time or request id, a page at a time
+        (`cursor`, `limit`)."""
         filters = {"round_key": query.get("round"), **{k: query.get(k) for k in
                                                        ("unit", "leaf", "actor", "type", "since", "until",
                                                                         "request_id")}}
@@ -87,16 +100,23 @@ class Audit(MethodView):
 
 @blp.route("/rounds/<round_key>/disputes")
 class Disputes(MethodView):
+    @access(Role.SECRETARIAT, Role.COUNCIL, Role.INSPECTOR, Role.UNIT,
+            scope="a unit officer only their own unit's disputes (filtered to it when they name none)")
     @blp.arguments(DisputesQuerySchema, location="query")
     @blp.response(200, DisputeSchema(many=True))
     def get(self, query: dict[str, Any], round_key: str) -> list[dict[str, Any]]:
+        """List a round's disputes: explanation reports and their decisions.
+
+        By unit and by state (open, accepted, rejected)."""
         return read_models().disputes(round_key, actor(), unit=query.get("unit"), state=query.get("state"),
                                   min_position=query.get("after"))
 
 
 @blp.route("/views")
 class Views(MethodView):
+    @access(Role.ADMIN, Role.INSPECTOR, Role.SECRETARIAT)
     @blp.response(200, ViewStatusSchema)
     def get(self) -> dict[str, Any]:
+        """Read the views' position and lag behind the log, view by view."""
         actor().require_role(Role.ADMIN, Role.INSPECTOR, Role.SECRETARIAT)
         return read_models().status()

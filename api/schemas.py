@@ -275,7 +275,13 @@ class EvidenceFormSchema(Schema):
 
 
 class EvidenceFileSchema(Schema):
-    file = Upload(required=True)
+    file = Upload(required=True, metadata={
+        "description": "the file's bytes, with its media type: PDF, PNG, JPEG, DOCX, XLSX or ZIP by default"})
+
+
+class EvidenceUploadSchema(EvidenceFormSchema, EvidenceFileSchema):
+    """The multipart/form-data body of an upload to a score: the file and the document's metadata. It documents
+    the body; the view reads the fields with EvidenceFormSchema and the file with EvidenceFileSchema."""
 
 
 class StoredFileSchema(Schema):

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import actor, protect
+from api.openapi_docs import PRINCIPALS, access
 from api.schemas import ReceiptCheckSchema, ReceiptVerdictSchema, VerificationSchema, VerifyQuerySchema
 from api.wiring import council, read_models
 from domain.values import Role
@@ -17,10 +18,13 @@ blp = protect(Blueprint("integrity", __name__, url_prefix="/api/v1", description
 
 @blp.route("/verify")
 class Verify(MethodView):
+    @access(Role.INSPECTOR, Role.SECRETARIAT, Role.ADMIN)
     @blp.arguments(VerifyQuerySchema, location="query")
     @blp.response(200, VerificationSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Every stream's chain and seals and every checkpoint; the evidence files re-hashed (all, or `sample` of
+        """Verify the log: hash chains, seals, checkpoints and evidence files.
+
+        Every stream's chain and seals and every checkpoint; the evidence files re-hashed (all, or `sample` of
         them); with `views=true`, the read views against a fresh fold of the log."""
         actor().require_role(Role.INSPECTOR, Role.SECRETARIAT, Role.ADMIN)
         return council().verify(query.get("round"), query.get("sample"), read_models() if query["views"] else None,
@@ -29,9 +33,12 @@ class Verify(MethodView):
 
 @blp.route("/receipts/verify")
 class ReceiptCheck(MethodView):
+    @access(*PRINCIPALS, records=False)
     @blp.arguments(ReceiptCheckSchema)
     @blp.response(200, ReceiptVerdictSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The signature (when the receipt carries one) against the council's keys, current or retired; the event
+        """Check a write's receipt against the council's keys and the log.
+
+        The signature (when the receipt carries one) against the council's keys, current or retired; the event
         in the log with that hash, type, time, request id and position; its stream's chain up to it."""
         return council().verify_receipt(data)

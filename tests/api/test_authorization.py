@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import openpyxl
 import pytest
 
+from api import appraisal_sheets
 from council.services import Council
-from council.services.appraisal_service import ExplanationReport
+from council.services.appraisal_service import ExplanationReport, SheetScope
 from council.services.evidence_service import Upload
 from council.services.publication_service import Approval, Meeting
 from council.services.round_service import RoundPlan
@@ -82,6 +84,7 @@ class Seed:
     position: str = ""           # the uploaded evidence's position in the log, and two checkpoints' tree sizes
     size_a: str = ""
     size_b: str = ""
+    sheet: bytes = b""           # the unit's appraisal sheet with the seeded leaf filled in (its self points)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Row:
     query: str = ""
     if_match: bool = False
     upload: bool = False
+    sheet: bool = False                          # the seeded appraisal sheet as a multipart upload
     complete: bool = False                       # the unit scored every leaf first (submission)
     leaf: str | None = None                      # another leaf than the seeded one
     stranger_status: int = 403                   # what a denied principal gets
@@ -160,6 +164,10 @@ ROWS = [
     Row("submission", "POST", "/api/v1/rounds/{round_key}/units/{unit}/submission", OFFICER, complete=True,
         json=lambda s: {"approved_by": "UBND tỉnh", "report": {
             "sha256": s.sha256, "name": "bao-cao.pdf", "media_type": "application/pdf", "size": 2048}}),
+    Row("appraisal-sheet", "GET", "/api/v1/rounds/{round_key}/appraisal-sheet", frozenset({SECRETARIAT_}),
+        query="unit=01"),
+    Row("appraisal-sheet-upload", "POST", "/api/v1/rounds/{round_key}/appraisal-sheet", frozenset({SECRETARIAT_}),
+        state=APPRAISAL, sheet=True),
     Row("evidence-upload", "POST", f"{SCORE}/evidence", OFFICER, upload=True),
     Row("evidence-by-hash", "POST", f"{SCORE}/evidence/by-hash", OFFICER, leaf="2.1.3",
         json=lambda s: {"sha256": s.sha256, "name": "QD-12.pdf"}),
@@ -236,12 +244,29 @@ def prepare(council: Council, clock, row: Row) -> dict[str, Seed]:
             council.advance_phase(seed.round_key, "council_review", SECRETARIAT)
     for seed in seeds.values():
         seed.version = council.score(ScoreAddress(seed.round_key, seed.unit, seed.leaf))["version"]
+        if row.sheet:
+            seed.sheet = filled_sheet(council, seed)
     if row.checkpoints:
         sizes = [council.sign_checkpoint(SECRETARIAT, [(p, leaf) for p, _, leaf in council.log_leaves()])[0]
                  ["tree_size"] for _ in range(2)]
         for seed in seeds.values():
             seed.size_a, seed.size_b = (str(size) for size in sizes)
     return seeds
+
+
+def filled_sheet(council: Council, seed: Seed) -> bytes:
+    """The unit's appraisal sheet as the Secretariat downloads it, with the seeded leaf proposed at its self points."""
+    data = appraisal_sheets.sheet_workbook(council.appraisal_sheet(seed.round_key, SheetScope(unit=seed.unit),
+                                                                   SECRETARIAT))
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[0]
+    columns = {cell.value: cell.column for cell in sheet[1]}
+    for cells in sheet.iter_rows(min_row=2):
+        if cells[columns["Mã tiêu chí"] - 1].value == seed.leaf:
+            cells[columns["Điểm thẩm định đề xuất"] - 1].value = 0.5
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def url(row: Row, seed: Seed) -> str:
@@ -272,6 +297,8 @@ def ask(client, row: Row, seed: Seed, token: str | None) -> tuple[int, str, dict
         if row.unit_scoped:
             form["number"] = "7/BB"
         kwargs |= {"data": form, "content_type": "multipart/form-data"}
+    elif row.sheet:
+        kwargs |= {"data": {"file": (io.BytesIO(seed.sheet), "phieu.xlsx")}, "content_type": "multipart/form-data"}
     elif row.json is not None:
         kwargs["json"] = row.json(seed)
     answer = client.open(url(row, seed), method=row.method, **kwargs)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import openpyxl
 import pytest
 
+from api import spreadsheets
 from api.spreadsheets import AUDIT_COLUMNS
 from tests.api.test_scores_api import PROBLEM, SCORE, open_round
 from tests.builders import ICT
@@ -107,15 +108,15 @@ def test_results_as_xlsx_have_numbers_as_numbers_and_the_names_intact(callers, p
         header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
-    assert header[:7] == ["rank", "code", "name", "region", "ranked", "index", "group"]
-    found = {row[1]: dict(zip(header, row, strict=True)) for row in rows}
-    assert {code: row["name"] for code, row in found.items()} == NAMES
+    assert header[:8] == ["STT", "Xếp hạng", "Mã", "Tỉnh/thành phố", "Vùng", "Được xếp hạng", "Chỉ số", "Nhóm"]
+    found = {row[2]: dict(zip(header, row, strict=True)) for row in rows}
+    assert {code: row["Tỉnh/thành phố"] for code, row in found.items()} == NAMES
     for row in found.values():
-        assert isinstance(row["index"], (int, float)) and not isinstance(row["index"], bool), row["index"]
-        assert all(isinstance(row[n], (int, float)) for n in header if n.startswith("field "))
-    assert D(str(found["01"]["index"])) == D("99.45")
-    assert D(str(found["48"]["index"])) == D("32")
-    assert (found["01"]["rank"], found["01"]["group"]) == (1, "A")
+        assert isinstance(row["Chỉ số"], (int, float)) and not isinstance(row["Chỉ số"], bool), row["Chỉ số"]
+        assert all(isinstance(row[n], (int, float)) for n in header if n.startswith("Lĩnh vực "))
+    assert D(str(found["01"]["Chỉ số"])) == D("99.45")
+    assert D(str(found["48"]["Chỉ số"])) == D("32")
+    assert (found["01"]["Xếp hạng"], found["01"]["Nhóm"]) == (1, "A")
 
 
 def test_the_audit_pages_over_http_without_gaps_or_repeats(app, callers, played):  # noqa: F811
@@ -172,9 +173,9 @@ def test_the_audit_as_csv_and_xlsx(callers, played):  # noqa: F811
         header, *cells = [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     finally:
         book.close()
-    assert header == list(AUDIT_COLUMNS)
-    cells = [dict(zip(header, row, strict=True)) for row in cells]
-    assert [row["type"] for row in cells] == STORY
+    assert header == [column.title for column in spreadsheets.audit_rows([])[0]]  # the Vietnamese titles
+    cells = [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in cells]
+    assert [row["type"] for row in cells] == [f"{spreadsheets.EVENTS_VI[t]} ({t})" for t in STORY]
     assert all(isinstance(row["position"], int) for row in cells)
     assert isinstance(cells[4]["points_after"], (int, float)) and D(str(cells[4]["points_after"])) == D("0.25")
     assert cells[4]["reason"] == "Văn bản ban hành chậm so với kế hoạch"
