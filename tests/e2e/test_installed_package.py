@@ -39,10 +39,10 @@ def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 120
     return done.stdout
 
 
-def health(port: int) -> tuple[int, bytes]:
+def health(port: int, path: str = "/api/v1/health") -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection.request("GET", "/api/v1/health")
+        connection.request("GET", path)
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -105,6 +105,13 @@ def test_the_package_installed_into_a_fresh_venv_serves_health_from_another_fold
         answer = json.loads(body)
         assert answer["status"] == "ok" and answer["database"] == "ok", f"{answer}\n{log_path.read_text()}"
         assert answer["backend"] == "sqlite", f"{answer}\n{log_path.read_text()}"
+        # The pages' templates, stylesheet and catalogues and Swagger UI's files are package data, not checkout files.
+        status, login = health(port, "/login")
+        assert status == 200 and "Đăng nhập".encode() in login, login[:500]
+        assert health(port, "/static/pages/pages.css")[0] == 200
+        status, docs = health(port, "/api/v1/docs")
+        assert status == 200 and b"/api/v1/docs/assets/swagger-ui-bundle.js" in docs, docs[:500]
+        assert health(port, "/api/v1/docs/assets/swagger-ui-bundle.js")[0] == 200
         served = log_path.read_text()
         assert f"serving database sqlite:///{data}/council.db" in served, served
         assert list(elsewhere.iterdir()) == [], f"the commands wrote into the folder they ran in:\n{served}"
