@@ -23,7 +23,12 @@ run: install
 	$(RUN_ENV) $(BIN)/council demo
 	$(RUN_ENV) $(BIN)/council up
 
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright, never a downloaded browser: installed
+# here when missing and run as root; without it they fail, saying what to do.
 test: install-dev
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && export DEBIAN_FRONTEND=noninteractive && \
+	  (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)); } || \
+	  echo "make test: /usr/bin/chromium is missing (apt-get install chromium as root); the browser tests will fail"
 	$(BIN)/python -m pytest
 
 # bench/all.py drives gunicorn with wrk (Debian's package): installed here when missing and run as root.
