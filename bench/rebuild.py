@@ -183,7 +183,8 @@ def pgbench_tps(url: str, clients: int = 1, lock: bool = False) -> dict[str, Any
         if out.returncode != 0 or not found:
             return {"available": False, "reason": (out.stderr or out.stdout).strip()[-300:]}
         return {"available": True, "single_row_inserts_per_second": round(float(found.group(1))),
-                "command": f"pgbench -n -f <{'LOCK TABLE + ' if lock else ''}one INSERT> -T 5 -c {clients} -j {min(clients, 2)}"}
+                "command": f"pgbench -n -f <{'LOCK TABLE + ' if lock else ''}one INSERT> -T 5 -c {clients} "
+                           f"-j {min(clients, 2)}"}
     finally:
         with psycopg.connect(without_schema(url), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
@@ -303,7 +304,8 @@ def main() -> None:
                     profiler.disable()
                 status = read_models.status()
                 assert status["generation"] == generation and status["lag"] == 0, status
-                (audit,) = read_models.view().query("SELECT count(*) AS n FROM {audit}")  # the generation readers use now
+                # the generation readers use now (the runner's view is of the generation before the rebuild)
+                (audit,) = read_models.view().query("SELECT count(*) AS n FROM {audit}")
                 assert audit["n"] == events, (audit["n"], events)
             if profiler is not None:
                 profiler.dump_stats(args.profile)

@@ -20,7 +20,7 @@ from domain.framework import Framework
 from domain.results import UnitResult
 from domain.values import Actor, Role, Unit
 from projections.rows import LedgerRow
-from projections.runner import EventLog, Runner, view_on
+from projections.runner import REBUILD_PAGE, EventLog, Runner, view_on
 from projections.tables import CouncilView
 
 AUDIT_FILTERS = ("round_key", "unit", "leaf", "actor", "type", "request_id")
@@ -255,8 +255,9 @@ class ReadModels:
             if not held or fresh.active_generation() != current:
                 raise RebuildRunningError(f"generation {generation} is being rebuilt by another "
                                           "`council projections rebuild`; wait for it to end")
-            fresh.reset()
-            Runner(self.council, fresh, page=5000, follow_active=False).rebuild(progress=progress)
+            fresh.reset(deferred=True)  # its indexes are built once the rows are in
+            Runner(self.council, fresh, page=REBUILD_PAGE, follow_active=False).rebuild(progress=progress)
+            fresh.create_indexes()
             if not switch:
                 return generation
             if not fresh.switch_to(generation, current=current):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from projections.fold import Rows
 from projections.rows import FILING_COLUMNS, AuditRow, DisputeRow, LedgerRow, RoundRow, ScoreRow, column_types
 
-COPY_FROM = 50  # audit rows from which PostgreSQL gets them by COPY rather than INSERTs
+COPY_FROM = 50  # audit or ledger rows from which PostgreSQL gets them by COPY rather than INSERTs
 # The views' schema: part of every table name, the tracking name and the registry key, so a change of columns
 # gets fresh tables filled from the log (by `council db init`, or by the first read) instead of failing on old ones.
 SCHEMA = "v3"
@@ -68,17 +69,29 @@ class CouncilView:
         """The upstream application's name, per generation, in the library's tracking table."""
         return f"council-{SCHEMA}/g{self.generation}"
 
-    def create_view_tables(self) -> None:
+    def create_view_tables(self, deferred: bool = False) -> None:
+        """The generation's tables, with their keys, and their indexes unless `deferred`: a rebuild loads the
+        rows first and builds them after (`create_indexes`), much cheaper than keeping them up row by row."""
         with self.datastore.transaction(commit=True) as curs:
             for name in NAMES:
                 curs.execute(f"CREATE TABLE IF NOT EXISTS {self.table(name)} ({self._ddl(name)})")
-                for number, index in enumerate(INDEXES.get(name, ())):
-                    curs.execute(f"CREATE INDEX IF NOT EXISTS {self.base(name)}_i{number} "
-                                 f"ON {self.table(name)} ({index})")
+            if not deferred:
+                for statement in self._indexes():
+                    curs.execute(statement)
+
+    def _indexes(self) -> list[str]:
+        return [f"CREATE INDEX IF NOT EXISTS {self.base(name)}_i{number} ON {self.table(name)} ({index})"
+                for name in NAMES for number, index in enumerate(INDEXES.get(name, ()))]
 
     def _ddl(self, name: str) -> str:
         columns = [f"{column} {kind}" for column, kind in column_types(TABLES[name], self.num)]
         return ", ".join([*columns, f"PRIMARY KEY ({', '.join(KEYS[name])})"])
+
+    def create_indexes(self) -> None:
+        """The indexes `reset(deferred=True)` left out (the same as `create_view_tables` makes)."""
+        with self.datastore.transaction(commit=True) as curs:
+            for statement in self._indexes():
+                curs.execute(statement)
 
     def drop_view_tables(self) -> None:
         """The generation's tables and its tracking row, in one transaction: a position never outlives its rows."""
@@ -88,10 +101,11 @@ class CouncilView:
             curs.execute(self._sql(f"DELETE FROM {self.tracking_table()} WHERE application_name = %s"),
                          [self.tracking_name])
 
-    def reset(self) -> None:
-        """Empty tables at position 0 for this generation, whatever a dead writer left in it."""
+    def reset(self, deferred: bool = False) -> None:
+        """Empty tables at position 0 for this generation, whatever a dead writer left in it (`deferred`: see
+        `create_view_tables`)."""
         self.drop_view_tables()
-        self.create_view_tables()
+        self.create_view_tables(deferred)
 
     def tracking_table(self) -> str:
         return "tracking"  # the library's table on SQLite
@@ -156,14 +170,15 @@ class CouncilView:
     def position(self) -> int:
         return self.max_tracking_id(self.tracking_name) or 0  # type: ignore[attr-defined]
 
-    def apply(self, rows: Rows, tracking: Tracking, start: int | None = None) -> None:
+    def apply(self, rows: Rows, tracking: Tracking, start: int | None = None, fresh: bool = False) -> None:
         """Rows and tracking in one transaction: each event is applied exactly once. With `start` (the position
-        the rows were folded from), the transaction commits only if the view is still at `start`."""
-        with self._writing() as curs:
+        the rows were folded from), the transaction commits only if the view is still at `start`. `fresh`: a
+        rebuild's page into tables nobody reads yet (see `_writing`)."""
+        with self._writing(fresh) as curs:
             for name in UPSERTS:
                 values = list(getattr(rows, name).values())
                 if values:
-                    curs.executemany(self._upsert(name), values)
+                    self._upsert_rows(curs, name, values, fresh)
             if rows.decisions:
                 curs.executemany(self._sql(
                     f"UPDATE {self.table('disputes')} SET state = %s, decided_at = %s, decided_by = %s, "
@@ -175,8 +190,7 @@ class CouncilView:
             if rows.audit:
                 self._insert_audit(curs, rows.audit)
             if rows.ledger:
-                marks = ", ".join(["%s"] * len(LedgerRow._fields))
-                curs.executemany(self._sql(f"INSERT INTO {self.table('ledger')} VALUES ({marks})"), rows.ledger)
+                self._insert_ledger(curs, rows.ledger)
             if start is not None:  # after the writes: on SQLite a transaction that reads first cannot wait to write
                 self._require_position(curs, start)
             self._insert_tracking(curs, Tracking(self.tracking_name, tracking.notification_id))  # type: ignore
@@ -186,24 +200,35 @@ class CouncilView:
         if found != start:
             raise IntegrityError(f"{self.tracking_name}: rows folded from position {start}, but the view is at {found}")
 
-    def _writing(self) -> contextlib.AbstractContextManager[Any]:
+    def _writing(self, fresh: bool = False) -> contextlib.AbstractContextManager[Any]:
         """A write transaction (the lease holder's connection where the backend has one)."""
         return self.datastore.transaction(commit=True)  # type: ignore[no-any-return]
 
-    def _insert_audit(self, curs: Any, rows: list[AuditRow]) -> None:
-        marks = ", ".join(["%s"] * len(AuditRow._fields))
-        curs.executemany(self._sql(f"INSERT INTO {self.table('audit')} VALUES ({marks})"), rows)
+    def _upsert_rows(self, curs: Any, name: str, rows: Sequence[Sequence[Any]], fresh: bool = False) -> None:
+        curs.executemany(self._upsert(name), rows)
+
+    def _insert_audit(self, curs: Any, rows: Sequence[Sequence[Any]]) -> None:
+        self._insert(curs, "audit", AuditRow._fields, rows)
+
+    def _insert_ledger(self, curs: Any, rows: Sequence[Sequence[Any]]) -> None:
+        self._insert(curs, "ledger", LedgerRow._fields, rows)
+
+    def _insert(self, curs: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        marks = ", ".join(["%s"] * len(columns))
+        curs.executemany(self._sql(f"INSERT INTO {self.table(name)} VALUES ({marks})"), rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(self._sql(sql.format(**{n: self.table(n) for n in NAMES})), list(params))
             return list(curs.fetchall())
 
-    def _upsert(self, name: str) -> str:
+    def _upsert(self, name: str, source: str | None = None) -> str:
+        """The upsert of one row of table `name`, or of every row of the table `source` (the same columns)."""
         names, keys = TABLES[name]._fields, KEYS[name]  # type: ignore[attr-defined]
         updates = ", ".join(f"{c} = excluded.{c}" for c in UPSERTS[name] if c not in keys)
-        return self._sql(f"INSERT INTO {self.table(name)} ({', '.join(names)}) "
-                         f"VALUES ({', '.join(['%s'] * len(names))}) "
+        rows = (f"VALUES ({', '.join(['%s'] * len(names))})" if source is None
+                else f"SELECT {', '.join(names)} FROM {source}")
+        return self._sql(f"INSERT INTO {self.table(name)} ({', '.join(names)}) {rows} "
                          f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
 
     def _sql(self, text: str) -> str:
@@ -285,14 +310,21 @@ class PostgresCouncilView(CouncilView, PostgresTrackingRecorder):
                 _unlock(conn, key)
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[Any]:
+    def _writing(self, fresh: bool = False) -> Iterator[Any]:
+        """`fresh`: the commit does not wait for the WAL to reach the disk (synchronous_commit off). A crash may
+        lose the last pages of a rebuild, never part of one (rows and tracking commit together), and the tables
+        are read only once the rebuild's own switch has committed, which waits for every commit before it."""
         conn = self._conn
         if conn is None:
             with self.datastore.transaction(commit=True) as curs:
+                if fresh:
+                    curs.execute("SET LOCAL synchronous_commit TO OFF")
                 yield curs
             return
         try:
             with conn.transaction(), conn.cursor() as curs:
+                if fresh:
+                    curs.execute("SET LOCAL synchronous_commit TO OFF")
                 yield curs
         except psycopg.IntegrityError as error:  # the library's names, as its own transactions raise them
             raise IntegrityError(str(error)) from error
@@ -305,15 +337,63 @@ class PostgresCouncilView(CouncilView, PostgresTrackingRecorder):
         """In the Council's schema, like the library's own tables (never whatever search_path says)."""
         return f'"{self.datastore.schema}"."{table}"'
 
-    def _insert_audit(self, curs: Any, rows: list[AuditRow]) -> None:
+    def _insert(self, curs: Any, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """COPY, not one INSERT per row: the same rows (text parsed by the server as the INSERT's parameters
         are; a position already there fails the same way), several times faster for a page of the log."""
         if len(rows) < COPY_FROM:
-            super()._insert_audit(curs, rows)
+            super()._insert(curs, name, columns, rows)
             return
-        with curs.copy(f"COPY {self.table('audit')} ({', '.join(AuditRow._fields)}) FROM STDIN") as copy:
+        with curs.copy(f"COPY {self.table(name)} ({', '.join(columns)}) FROM STDIN") as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(row)
+                write(row)
+
+    def _upsert_rows(self, curs: Any, name: str, rows: Sequence[Sequence[Any]], fresh: bool = False) -> None:
+        """A rebuild's page (`fresh`: a thousand score rows) by COPY into a temporary table of the transaction,
+        then one upsert from it: the same rows, the same conflicts, far fewer round trips. Live writes keep to
+        INSERTs (the runtime role needs no TEMPORARY privilege)."""
+        if not fresh or len(rows) < COPY_FROM:
+            super()._upsert_rows(curs, name, rows)
+            return
+        staged, columns = f"council_staged_{name}", ", ".join(TABLES[name]._fields)  # type: ignore[attr-defined]
+        curs.execute(f"CREATE TEMPORARY TABLE {staged} (LIKE {self.table(name)})")
+        with curs.copy(f"COPY {staged} ({columns}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        curs.execute(self._upsert(name, source=staged))
+        curs.execute(f"DROP TABLE {staged}")  # a second batch in this transaction stages afresh
+
+    def create_indexes(self) -> None:
+        """The indexes `reset(deferred=True)` left out, built on two connections at once (the lease holder's
+        and one of the pool: CREATE INDEX keeps writers out, not other builds)."""
+        statements = queue.SimpleQueue[str]()
+        for statement in self._indexes():
+            statements.put(statement)
+        failed: list[BaseException] = []
+
+        def build(conn: psycopg.Connection[Any]) -> None:
+            try:
+                with conn.transaction():
+                    while not failed:
+                        try:
+                            statement = statements.get_nowait()
+                        except queue.Empty:
+                            return
+                        conn.execute(statement)
+            except BaseException as error:  # not swallowed: raised below
+                failed.append(error)
+
+        with self.datastore.get_connection() as pooled:
+            helper = threading.Thread(target=build, args=(pooled,), name="view-indexes")
+            helper.start()
+            try:
+                if self._conn is not None:
+                    build(self._conn)
+            finally:
+                helper.join()
+        if failed:
+            raise failed[0]
 
 
 def _unlock(conn: psycopg.Connection[Any], key: str) -> None:
