@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from council.services import verification_service
 from council.services.principal_service import token_hash
 from domain.errors import UnsoundLogError
 from domain.ids import principal_id, round_id, score_id, token_id
@@ -52,8 +53,24 @@ def broken(council, read_models) -> dict[str, Any]:
     return report["first_broken"]
 
 
+@pytest.fixture(params=["alone", "with-helper"])
+def hashing(request, monkeypatch) -> list[Any]:
+    """Each attack is verified twice: by the walk alone (a log of one page), and with pages and units shrunk so that
+    the walk hands units of the log to its hashing helper process, as it does from 5,000 events on."""
+    started: list[Any] = []
+    if request.param == "with-helper":
+        real = verification_service._Helper.start.__func__
+        monkeypatch.setattr(verification_service, "WALK_PAGE", 6)
+        monkeypatch.setattr(verification_service, "UNIT", 3)
+        monkeypatch.setattr(verification_service._Helper, "start",
+                            classmethod(lambda cls: started.append(real(cls)) or started[-1]))
+    yield started
+    if request.param == "with-helper":
+        assert started and all(helper is not None for helper in started), "the walk never started its helper"
+
+
 @pytest.fixture
-def round_(council, read_models, clock) -> dict[str, Any]:
+def round_(council, read_models, clock, hashing) -> dict[str, Any]:
     story = played(council, clock)
     story["head"] = checkpoint(council, read_models)
     assert council.verify(witness=read_models)["valid"] is True
@@ -82,6 +99,23 @@ def test_the_strong_rewrite_is_named_at_the_rewritten_event(council, read_models
     assert (found["position"], found["stream"], found["version"]) == (
         adjusted.notification_id, adjusted.stream, adjusted.version)
     assert "seal does not match" in found["reason"]
+    assert not receipt_holds(council, adjusted)
+
+
+def test_an_edited_state_that_keeps_its_hash_and_seal_is_named_at_the_edited_event(council, read_models, env,
+                                                                                   round_):
+    """The plainest edit: the adjustment's points changed in the stored JSON, its hash and seal left as they were
+    (they still match each other, not the edited fields)."""
+    adjusted = round_["adjusted"]
+    (row,) = council.recorder.scan(adjusted.notification_id, 1)
+    assert b'"_data_":"0.25"' in row[4]
+    execute(env, [("UPDATE {table} SET state = %s WHERE originator_id = %s AND originator_version = %s",
+                   [row[4].replace(b'"_data_":"0.25"', b'"_data_":"0.75"'), stream_key(env, adjusted.stream),
+                    adjusted.version])])
+    found = broken(council, read_models)
+    assert (found["position"], found["stream"], found["version"]) == (
+        adjusted.notification_id, adjusted.stream, adjusted.version)
+    assert "hash" in found["reason"], found
     assert not receipt_holds(council, adjusted)
 
 
