@@ -1,4 +1,5 @@
-"""The deadline rush and the morning after, through gunicorn as shipped, on PostgreSQL (issue 13): wrk (a load
+"""The deadline rush and the morning after, through `council up` as deployed (gunicorn, the projection runner, the
+scheduler), on PostgreSQL (issue 13): wrk (a load
 generator in its own process) drives self-score PUTs by 63 provinces' officers, results, audit-page and history
 reads, each beside references measured in the same run: a bare endpoint through the same gunicorn (GET
 /api/v1/keys: no token, no database) and pgbench's single-row INSERT rate at the same client count. Prints one
@@ -197,10 +198,17 @@ def rush(url: str, key: str, leaves: list[str], officers: dict[str, str], steps:
     return found
 
 
+def children(pid: int | str) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def worker_memory(server: subprocess.Popen[bytes]) -> dict[str, Any]:
-    """Resident memory of each gunicorn worker (the master's children), from /proc."""
+    """Resident memory of each gunicorn worker (the children of the gunicorn master `council up` started), from
+    /proc."""
     sizes = []
-    for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
+    master = next(child for child in children(server.pid)
+                  if b"gunicorn" in Path(f"/proc/{child}/cmdline").read_bytes())
+    for child in children(master):
         for line in Path(f"/proc/{child}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 sizes.append(round(int(line.split()[1]) / 1024, 1))
@@ -225,7 +233,8 @@ def main() -> None:
         config = bootstrap.settings(env)
         bootstrap.init_db(config)
         seeded = seed(config)
-        server = subprocess.Popen([sys.executable, "-m", "council.cli.main", "serve"], cwd=ROOT,
+        # `council up`, as deployed: gunicorn, the projection runner that keeps the views current, the scheduler
+        server = subprocess.Popen([sys.executable, "-m", "council.cli.main", "up"], cwd=ROOT,
                                   env=os.environ | env | {"COUNCIL_BIND": f"127.0.0.1:{port}",
                                                           "COUNCIL_WORKERS": str(args.workers)},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -267,7 +276,8 @@ def main() -> None:
             drop_schema(base, schema)
     bare = runs["bare_get"]["requests_per_second"] or 0
     print(json.dumps({
-        "benchmark": f"gunicorn ({args.workers} sync workers) on PostgreSQL, wrk -t2 -c{clients} -d{seconds}s; "
+        "benchmark": f"`council up`: gunicorn ({args.workers} sync workers), the projection runner and the scheduler "
+                     f"on PostgreSQL, wrk -t2 -c{clients} -d{seconds}s; "
                      f"the deadline rush from a {clients}-client pool in its own process (bench/rush.py)",
         "runs": runs,
         "ratios_to_bare_get": {name: round((run["requests_per_second"] or 0) / bare, 3) if bare else None
