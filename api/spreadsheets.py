@@ -36,6 +36,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from api.pages import i18n
 from api.wiring import council, read_models
 from domain.framework import Framework
 from domain.results import Previous
@@ -55,39 +56,25 @@ CHANGE_FORMAT = "+0.00;-0.00;0.00"
 RANK_CHANGE_FORMAT = "+0;-0;0"
 TEXT_FORMAT = "@"
 
-# The six socio-economic regions of Vietnam, as the shipped unit lists name them in English.
-REGIONS_VI = {
-    "red river delta": "Đồng bằng sông Hồng",
-    "northern midlands and mountains": "Trung du và miền núi phía Bắc",
-    "northern midlands and mountain areas": "Trung du và miền núi phía Bắc",
-    "north central and central coast": "Bắc Trung Bộ và duyên hải miền Trung",
-    "north central and central coastal areas": "Bắc Trung Bộ và duyên hải miền Trung",
-    "central highlands": "Tây Nguyên",
-    "south-east": "Đông Nam Bộ",
-    "south east": "Đông Nam Bộ",
-    "southeast": "Đông Nam Bộ",
-    "mekong river delta": "Đồng bằng sông Cửu Long",
-    "mekong delta": "Đồng bằng sông Cửu Long",
+# Spellings of the six socio-economic regions met in unit lists, to the names the pages' catalogues translate.
+REGION_SPELLINGS = {
+    "northern midlands and mountain areas": "Northern Midlands and Mountains",
+    "north central and central coastal areas": "North Central and Central Coast",
+    "south east": "South-East", "southeast": "South-East", "mekong delta": "Mekong River Delta",
 }
 PARTS_VI = {"appraisal": "Điểm thẩm định", "targets": "Điểm chỉ tiêu KT-XH", "survey": "Điểm điều tra XHH"}
-ROLES_VI = {"admin": "Quản trị hệ thống", "secretariat": "Tổ Thư ký", "council": "Thành viên Hội đồng thẩm định",
-            "unit": "Cán bộ đơn vị", "inspector": "Thanh tra, kiểm tra", "system": "Hệ thống"}
-EVENTS_VI = {
-    "opened": "Mở", "self-scored": "Đơn vị tự chấm điểm", "evidence-attached": "Đính kèm tài liệu kiểm chứng",
-    "evidence-withdrawn": "Rút tài liệu kiểm chứng", "missing-evidence-explained": "Giải trình thiếu tài liệu",
-    "appraisal-proposed": "Tổ Thư ký đề xuất điểm thẩm định", "council-adjusted": "Hội đồng điều chỉnh điểm",
-    "explanation-filed": "Đơn vị gửi báo cáo giải trình", "explanation-accepted": "Hội đồng chấp nhận giải trình",
-    "explanation-rejected": "Hội đồng không chấp nhận giải trình",
-    "preliminary-accepted": "Đơn vị chấp nhận kết quả sơ bộ", "survey-scored": "Điểm điều tra xã hội học",
-    "targets-scored": "Điểm chỉ tiêu phát triển KT-XH", "finalized": "Chốt điểm",
-    "submitted": "Đơn vị nộp báo cáo tự đánh giá", "preliminary-released": "Công bố kết quả sơ bộ",
-    "window-closed": "Đóng thời hạn", "reminder-issued": "Nhắc hạn", "reminder-delivered": "Đã gửi nhắc hạn",
-    "phase-advanced": "Chuyển giai đoạn", "window-extended": "Gia hạn",
-    "council-meeting-held": "Họp Hội đồng thẩm định", "results-approved": "Phê duyệt kết quả",
-    "results-announced": "Công bố kết quả", "registered": "Đăng ký người dùng", "token-rotated": "Cấp lại mã truy cập",
-    "revoked": "Thu hồi quyền truy cập", "issued": "Cấp mã truy cập", "uploaded": "Tải lên tệp",
-    "uploaded-again": "Tải lên lại tệp", "checkpoint-signed": "Ký điểm kiểm tra sổ cái",
-}
+
+
+def _first_upper(names: dict[str, str]) -> dict[str, str]:
+    """A cell starts with a capital: "thành viên Hội đồng thẩm định" is shown "Thành viên Hội đồng thẩm định"."""
+    return {key: name[:1].upper() + name[1:] for key, name in names.items()}
+
+
+# Roles, events and regions in Vietnamese, from the pages' catalogues (api/pages/translations): one translation.
+ROLES_VI = _first_upper(i18n.names_in(i18n.ROLES, "vi"))
+EVENTS_VI = _first_upper(i18n.names_in(i18n.EVENTS, "vi"))
+REGIONS_VI = {english.casefold(): name for english, name in i18n.names_in(i18n.REGIONS, "vi").items()} | {
+    spelling: i18n.translated(english, "vi") for spelling, english in REGION_SPELLINGS.items()}
 UNIT_TITLE = {"province": "Tỉnh/thành phố", "ministry": "Bộ, cơ quan"}
 LEVEL_VI = {"province": "cấp tỉnh", "ministry": "cấp bộ"}
 
@@ -246,7 +233,7 @@ def _averages(results: dict[str, Any]) -> tuple[Table, list[list[Any]]]:
             counts["national"] = counts.get("national", 0) + 1
             if r.unit.region:
                 counts[r.unit.region] = counts.get(r.unit.region, 0) + 1
-    header = Table([Column("region", "Vùng", show=lambda v: "Cả nước" if v == "national" else region_vi(v)),
+    header = Table([Column("region", "Vùng", show=region_vi),
                     Column("units", "Số đơn vị được xếp hạng", number_format=WHOLE_FORMAT),
                     Column("average", "Chỉ số trung bình", number_format=POINTS_FORMAT)],
                    sheet="Trung bình theo vùng", heading=f"Chỉ số CCHC trung bình - {results['round']}")

@@ -101,6 +101,13 @@ def translated(text: str, language: str) -> str:
     return catalogue(language).gettext(text)
 
 
+def names_in(names: dict[str, Any], language: str) -> dict[str, str]:
+    """One of the tables above in `language`, whatever the request's locale (the XLSX exports are in Vietnamese):
+    the catalogues stay the one place these names are translated. A table's values are lazy_gettext strings,
+    whose first argument is the message id."""
+    return {key: translated(label._args[0], language) for key, label in names.items()}
+
+
 def ict(moment: datetime | str | None) -> str:
     """A time as officials read it: in ICT (UTC+7), dd/mm/yyyy HH:MM."""
     if moment is None or moment == "":
