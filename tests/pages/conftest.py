@@ -4,19 +4,17 @@ council's review with explanations open, and a browser-like client that signs in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
 
-from api import create_app
-from council import bootstrap
 from council.services import Council
 from council.services.appraisal_service import ExplanationReport
 from council.services.principal_service import Scope
 from domain.values import Actor, Role, ScoreAddress
+from tests.api import conftest as api_tests
 from tests.builders import MOHA_MEMBER, MOJ_MEMBER, SECRETARIAT, full_self_assessment, officer, open_round
 
 ADMIN = Actor(id="cli:test", role=Role.ADMIN)
@@ -31,22 +29,10 @@ PEOPLE = {
 }
 ADJUSTED_REASON = "Văn bản ban hành chậm so với kế hoạch"
 ARGUMENT = "Văn bản ban hành đúng hạn theo quyết định số 12"
+# The app on SQLite, as tests/api has it: the pages add templates, sessions and forms over the services, which
+# tests/integration runs on both databases.
+app, database_url = api_tests.app, api_tests.database_url
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def database_url(tmp_path) -> str:
-    """The pages add templates, sessions and forms over the services, which tests/integration runs on both
-    databases: SQLite is enough here, as for tests/api."""
-    return f"sqlite:///{tmp_path}/council.db"
-
-
-@pytest.fixture
-def app(settings, env, clock) -> Iterator:
-    bootstrap.init_db(settings)
-    made = create_app({"TESTING": True, "COUNCIL_ENV": env, "COUNCIL_CLOCK": clock})
-    yield made
-    made.extensions["par-council"].close()
 
 
 @pytest.fixture
